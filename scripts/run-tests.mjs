@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Runs every test/**/*.test.ts with Node's own test runner (through tsx).
+// Node 20's --test does not expand globs, so the files are listed here.
+// Usage: node scripts/run-tests.mjs [substring-filter...]
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+  }
+  return out;
+}
+const filters = process.argv.slice(2);
+const files = walk(join(root, 'test'), []).sort()
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+if (files.length === 0) { console.error('no test files matched'); process.exit(1); }
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
+const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: process.env });
+process.exit(r.status ?? 1);
