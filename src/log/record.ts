@@ -41,6 +41,8 @@ export interface AccessRecord {
   rule?: string;
   /** request was collapsed onto another in-flight fetch */
   collapsed?: boolean;
+  /** Content-Type of the response sent */
+  contentType?: string;
   referer?: string;
   userAgent?: string;
   /** the connection was closed early (body cut) */
