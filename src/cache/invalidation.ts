@@ -1,0 +1,43 @@
+/**
+ * Invalidating stored responses after unsafe requests. https://www.rfc-editor.org/rfc/rfc9111#section-4.4
+ */
+import { firstValue, type Headers } from './cache-control.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']); // https://www.rfc-editor.org/rfc/rfc9110#section-9.2.1
+
+function sameOrigin(a: URL, b: URL): boolean {
+  return a.protocol === b.protocol && a.host === b.host; // host includes a non-default port
+}
+
+/**
+ * URLs whose stored responses must be invalidated: for an unsafe method answered with a non-error
+ * (2xx or 3xx) status, the target URI, and the Location and Content-Location URIs (resolved against the
+ * target) when they share its origin — "a cache MUST NOT invalidate a URI from a Location or
+ * Content-Location ... if the host part is different" (protection against denial of service).
+ * Returned as absolute URLs without fragment, de-duplicated; the engine passes each through primaryKey().
+ */
+export function invalidationTargets(method: string, targetUrl: string, status: number, res: Headers): string[] {
+  if (SAFE_METHODS.has(method.toUpperCase())) return [];
+  if (status < 200 || status > 399) return [];
+  let target: URL;
+  try {
+    target = new URL(targetUrl);
+  } catch {
+    return [];
+  }
+  target.hash = '';
+  const out = [target.href];
+  for (const field of ['location', 'content-location']) {
+    const value = firstValue(res, field);
+    if (value === undefined || value.trim() === '') continue;
+    let u: URL;
+    try {
+      u = new URL(value.trim(), target);
+    } catch {
+      continue;
+    }
+    u.hash = '';
+    if (sameOrigin(u, target) && !out.includes(u.href)) out.push(u.href);
+  }
+  return out;
+}
