@@ -1,0 +1,414 @@
+/**
+ * Prometheus metrics (prom-client, own Registry, names prefixed larder_) and the JSON snapshot behind
+ * /stats, the dashboard and --summary.
+ *
+ * Counting rules (one place, so the core does not count twice):
+ * - onRequest(record) counts requests, response classes, bytes, durations, and feeds the top lists;
+ * - collapsed(), revalidation(), upstreamError(), authFailure(), denied() count those events and are
+ *   called by the core where they happen (onRequest does not derive them from the record).
+ *
+ * Cluster mode (later): every worker keeps its own Metrics; the primary answers /metrics with
+ * prom-client's AggregatorRegistry.clusterMetrics(), which sums each metric across workers by default.
+ * That is right for every counter, histogram and the connection/tunnel gauges. The store gauges need
+ * care: the memory tier is per process (sum is right) but the lmdb disk tier is shared by all workers
+ * (sum would count it once per worker), so then the disk figures should be exported by the primary only
+ * (or with `aggregator: 'max'`). The snapshot (/stats) would be merged the same way from per-worker
+ * snapshots (sum totals and rates, recompute ratios).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AccessRecord, CacheResult, RequestObserver } from '../log/record.js';
+import type { StoreStats } from '../store/types.js';
+import { SpaceSaving, type TopEntry } from './top.js';
+
+export const CACHE_RESULTS: readonly CacheResult[] = ['hit', 'stale', 'revalidated', 'miss', 'bypass', 'error'];
+export type RevalidationOutcome = 'not-modified' | 'modified' | 'error';
+const REVALIDATION_OUTCOMES: readonly RevalidationOutcome[] = ['not-modified', 'modified', 'error'];
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+type StatusClass = (typeof STATUS_CLASSES)[number];
+
+/** Methods kept as label values; anything else is 'OTHER' (a client must not create label values at will). */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT', 'PURGE']);
+/** Distinct free-form label values (error kinds, deny reasons) kept per metric before 'other'. */
+const MAX_FREE_LABELS = 32;
+
+/** served from the store: the response body did not come from upstream */
+const FROM_CACHE = new Set<CacheResult>(['hit', 'stale', 'revalidated']);
+
+const RATE_WINDOW_SECONDS = 5;
+const RING_SECONDS = 16; // > RATE_WINDOW_SECONDS + 1
+const LATENCY_SAMPLES = 1024;
+const TOP_CAPACITY = 128;
+const TOP_REPORTED = 10;
+
+export interface Percentiles {
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  /** samples the percentiles were computed from (the most recent requests, at most 1024) */
+  samples: number;
+}
+
+export interface StatsSnapshot {
+  /** ms since epoch when taken */
+  time: number;
+  /** ms since epoch when this Metrics was created */
+  startedAt: number;
+  totals: {
+    requests: number;
+    byCache: Record<CacheResult, number>;
+    byClass: Record<StatusClass, number>;
+    /** body bytes sent to clients from stored responses (hit, stale, revalidated) */
+    bytesFromCache: number;
+    /** body bytes sent to clients that came from upstream (miss, bypass, tunnels) */
+    bytesFromUpstream: number;
+    collapsed: number;
+    revalidations: Record<RevalidationOutcome, number>;
+    upstreamErrors: number;
+    authFailures: number;
+    denied: number;
+  };
+  /** since start: served from cache / (served from cache + miss); bypass and errors are not cache lookups. null before any */
+  hitRatio: number | null;
+  /** since start: bytesFromCache / (bytesFromCache + bytesFromUpstream) */
+  byteHitRatio: number | null;
+  /** bytes the origin did not have to send: equal to bytesFromCache */
+  bytesSaved: number;
+  /** over the last `windowSeconds` complete seconds */
+  rates: {
+    windowSeconds: number;
+    requestsPerSecond: number;
+    byCache: Record<CacheResult, number>;
+    cacheBytesPerSecond: number;
+    upstreamBytesPerSecond: number;
+    hitRatio: number | null;
+    byteHitRatio: number | null;
+  };
+  latency: { requestMs: Percentiles; upstreamMs: Percentiles };
+  connections: number;
+  tunnels: number;
+  store: StoreStats[];
+  /** heavy hitters (approximate, Space-Saving): hits = requests answered from the cache; bytes = body bytes sent */
+  top: { hostsByHits: TopEntry[]; hostsByBytes: TopEntry[]; urlsByHits: TopEntry[]; urlsByBytes: TopEntry[] };
+}
+
+export interface MetricsOptions {
+  /** pulled at scrape/snapshot time, for larder_store_* per tier */
+  storeStats: () => StoreStats[];
+  /** register prom-client's default process metrics (default true) */
+  defaultMetrics?: boolean;
+  /** clock, for tests */
+  now?: () => number;
+}
+
+interface SecondBucket {
+  second: number;
+  byCache: number[]; // indexed like CACHE_RESULTS
+  cacheBytes: number;
+  upstreamBytes: number;
+}
+
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export class Metrics implements RequestObserver {
+  readonly registry = new Registry();
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private readonly storeStats: () => StoreStats[];
+
+  private readonly requests: Counter<'method' | 'cache'>;
+  private readonly responses: Counter<'class'>;
+  private readonly responseBytes: Counter<'source'>;
+  private readonly requestDuration: Histogram<'cache'>;
+  private readonly upstreamDuration: Histogram<string>;
+  private readonly connectionsGauge: Gauge<string>;
+  private readonly tunnelsGauge: Gauge<string>;
+  private readonly collapsedCounter: Counter<string>;
+  private readonly revalidations: Counter<'outcome'>;
+  private readonly upstreamErrors: Counter<'kind'>;
+  private readonly authFailures: Counter<string>;
+  private readonly deniedCounter: Counter<'reason'>;
+
+  // plain mirrors of the counters, for the synchronous snapshot
+  private readonly totalByCache = new Map<CacheResult, number>(CACHE_RESULTS.map((c) => [c, 0]));
+  private readonly totalByClass = new Map<StatusClass, number>(STATUS_CLASSES.map((c) => [c, 0]));
+  private readonly totalRevalidations = new Map<RevalidationOutcome, number>(REVALIDATION_OUTCOMES.map((o) => [o, 0]));
+  private bytesFromCache = 0;
+  private bytesFromUpstream = 0;
+  private collapsedTotal = 0;
+  private upstreamErrorTotal = 0;
+  private authFailureTotal = 0;
+  private deniedTotal = 0;
+  private connections = 0;
+  private tunnels = 0;
+  private readonly errorKinds = new Set<string>();
+  private readonly denyReasons = new Set<string>();
+
+  private readonly ring: SecondBucket[] = Array.from({ length: RING_SECONDS }, () => ({ second: -1, byCache: CACHE_RESULTS.map(() => 0), cacheBytes: 0, upstreamBytes: 0 }));
+  private readonly requestMs = new SampleRing(LATENCY_SAMPLES);
+  private readonly upstreamMs = new SampleRing(LATENCY_SAMPLES);
+  private readonly hostsByHits = new SpaceSaving(TOP_CAPACITY, 255);
+  private readonly hostsByBytes = new SpaceSaving(TOP_CAPACITY, 255);
+  private readonly urlsByHits = new SpaceSaving(TOP_CAPACITY, 256);
+  private readonly urlsByBytes = new SpaceSaving(TOP_CAPACITY, 256);
+
+  constructor(opts: MetricsOptions) {
+    this.now = opts.now ?? Date.now;
+    this.startedAt = this.now();
+    this.storeStats = opts.storeStats;
+    const registers = [this.registry];
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+
+    this.requests = new Counter({ name: 'larder_requests_total', help: 'Requests answered, by method and cache result', labelNames: ['method', 'cache'], registers });
+    this.responses = new Counter({ name: 'larder_responses_total', help: 'Responses sent, by status class', labelNames: ['class'], registers });
+    this.responseBytes = new Counter({ name: 'larder_response_bytes_total', help: 'Response body bytes sent to clients, by source (cache or upstream); byte hit ratio = cache / sum', labelNames: ['source'], registers });
+    this.requestDuration = new Histogram({ name: 'larder_request_duration_seconds', help: 'Time from request head to last response byte, by cache result', labelNames: ['cache'], buckets: DURATION_BUCKETS, registers });
+    this.upstreamDuration = new Histogram({ name: 'larder_upstream_duration_seconds', help: 'Time from sending upstream to the upstream response head', buckets: DURATION_BUCKETS, registers });
+    this.connectionsGauge = new Gauge({ name: 'larder_client_connections', help: 'Open client connections', registers });
+    this.tunnelsGauge = new Gauge({ name: 'larder_tunnels', help: 'Open CONNECT tunnels', registers });
+    this.collapsedCounter = new Counter({ name: 'larder_collapsed_requests_total', help: 'Requests that waited for another in-flight fetch of the same key', registers });
+    this.revalidations = new Counter({ name: 'larder_revalidations_total', help: 'Conditional requests sent to refresh stored responses, by outcome', labelNames: ['outcome'], registers });
+    this.upstreamErrors = new Counter({ name: 'larder_upstream_errors_total', help: 'Failed upstream exchanges, by kind', labelNames: ['kind'], registers });
+    this.authFailures = new Counter({ name: 'larder_auth_failures_total', help: 'Proxy authentication failures', registers });
+    this.deniedCounter = new Counter({ name: 'larder_denied_requests_total', help: 'Requests refused by access rules, by reason', labelNames: ['reason'], registers });
+
+    // zero-initialise the fixed label sets, so rate() works from the first scrape
+    for (const c of CACHE_RESULTS) this.requestDuration.zero({ cache: c });
+    for (const c of STATUS_CLASSES) this.responses.inc({ class: c }, 0);
+    for (const s of ['cache', 'upstream']) this.responseBytes.inc({ source: s }, 0);
+    for (const o of REVALIDATION_OUTCOMES) this.revalidations.inc({ outcome: o }, 0);
+
+    const stats = (): StoreStats[] => {
+      try { return this.storeStats(); } catch { return []; }
+    };
+    const storeGauge = (name: string, help: string, pick: (s: StoreStats) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['tier'], registers,
+        collect() {
+          this.reset();
+          for (const s of stats()) this.set({ tier: s.tier }, pick(s));
+        },
+      });
+    };
+    storeGauge('larder_store_objects', 'Entries stored, per tier', (s) => s.objects);
+    storeGauge('larder_store_bytes', 'Bytes stored, per tier', (s) => s.bytes);
+    storeGauge('larder_store_budget_bytes', 'Byte budget, per tier', (s) => s.budget);
+    new Counter({
+      name: 'larder_store_evictions_total', help: 'Entries evicted to stay within the budget, per tier', labelNames: ['tier'], registers,
+      collect() {
+        // the store keeps the cumulative count: mirror it
+        this.reset();
+        for (const s of stats()) this.inc({ tier: s.tier }, s.evictions);
+      },
+    });
+  }
+
+  onRequest(r: AccessRecord): void {
+    const method = KNOWN_METHODS.has(r.method) ? r.method : 'OTHER';
+    this.requests.inc({ method, cache: r.cache });
+    this.totalByCache.set(r.cache, (this.totalByCache.get(r.cache) ?? 0) + 1);
+
+    const cls = statusClass(r.status);
+    if (cls) {
+      this.responses.inc({ class: cls });
+      this.totalByClass.set(cls, this.totalByClass.get(cls)! + 1);
+    }
+
+    const bytes = r.bytesSent > 0 ? r.bytesSent : 0;
+    const fromCache = FROM_CACHE.has(r.cache);
+    // the proxy's own error pages come from neither the cache nor upstream
+    if (r.cache !== 'error' && bytes > 0) {
+      this.responseBytes.inc({ source: fromCache ? 'cache' : 'upstream' }, bytes);
+      if (fromCache) this.bytesFromCache += bytes;
+      else this.bytesFromUpstream += bytes;
+    }
+
+    this.requestDuration.observe({ cache: r.cache }, Math.max(0, r.durationMs) / 1000);
+    this.requestMs.add(r.durationMs);
+    if (r.upstreamMs !== undefined) {
+      this.upstreamDuration.observe(Math.max(0, r.upstreamMs) / 1000);
+      this.upstreamMs.add(r.upstreamMs);
+    }
+
+    const b = this.bucket(Math.floor(this.now() / 1000));
+    b.byCache[CACHE_RESULTS.indexOf(r.cache)]!++;
+    if (r.cache !== 'error') {
+      if (fromCache) b.cacheBytes += bytes;
+      else b.upstreamBytes += bytes;
+    }
+
+    const host = hostOf(r);
+    if (fromCache) {
+      this.hostsByHits.add(host);
+      this.urlsByHits.add(r.url);
+    }
+    if (bytes > 0) {
+      this.hostsByBytes.add(host, bytes);
+      this.urlsByBytes.add(r.url, bytes);
+    }
+  }
+
+  connection(delta: 1 | -1): void {
+    this.connections = Math.max(0, this.connections + delta);
+    this.connectionsGauge.set(this.connections);
+  }
+
+  tunnel(delta: 1 | -1): void {
+    this.tunnels = Math.max(0, this.tunnels + delta);
+    this.tunnelsGauge.set(this.tunnels);
+  }
+
+  collapsed(): void {
+    this.collapsedCounter.inc();
+    this.collapsedTotal++;
+  }
+
+  revalidation(outcome: RevalidationOutcome): void {
+    this.revalidations.inc({ outcome });
+    this.totalRevalidations.set(outcome, this.totalRevalidations.get(outcome)! + 1);
+  }
+
+  upstreamError(kind: string): void {
+    this.upstreamErrors.inc({ kind: boundedLabel(kind, this.errorKinds) });
+    this.upstreamErrorTotal++;
+  }
+
+  authFailure(): void {
+    this.authFailures.inc();
+    this.authFailureTotal++;
+  }
+
+  denied(reason: string): void {
+    this.deniedCounter.inc({ reason: boundedLabel(reason, this.denyReasons) });
+    this.deniedTotal++;
+  }
+
+  snapshot(): StatsSnapshot {
+    const now = this.now();
+    const current = Math.floor(now / 1000);
+    const window = Math.min(RATE_WINDOW_SECONDS, Math.max(1, current - Math.floor(this.startedAt / 1000)));
+    const byCacheWindow = CACHE_RESULTS.map(() => 0);
+    let cacheBytes = 0;
+    let upstreamBytes = 0;
+    for (const b of this.ring) {
+      if (b.second >= current - window && b.second < current) {
+        b.byCache.forEach((n, i) => { byCacheWindow[i]! += n; });
+        cacheBytes += b.cacheBytes;
+        upstreamBytes += b.upstreamBytes;
+      }
+    }
+    const windowRequests = byCacheWindow.reduce((a, n) => a + n, 0);
+    const recordOf = <T>(values: readonly number[]): Record<CacheResult, T> =>
+      Object.fromEntries(CACHE_RESULTS.map((c, i) => [c, values[i]])) as Record<CacheResult, T>;
+
+    const byCache = recordOf<number>(CACHE_RESULTS.map((c) => this.totalByCache.get(c)!));
+    let store: StoreStats[];
+    try { store = this.storeStats(); } catch { store = []; }
+    return {
+      time: now,
+      startedAt: this.startedAt,
+      totals: {
+        requests: CACHE_RESULTS.reduce((a, c) => a + byCache[c], 0),
+        byCache,
+        byClass: Object.fromEntries(STATUS_CLASSES.map((c) => [c, this.totalByClass.get(c)!])) as Record<StatusClass, number>,
+        bytesFromCache: this.bytesFromCache,
+        bytesFromUpstream: this.bytesFromUpstream,
+        collapsed: this.collapsedTotal,
+        revalidations: Object.fromEntries(REVALIDATION_OUTCOMES.map((o) => [o, this.totalRevalidations.get(o)!])) as Record<RevalidationOutcome, number>,
+        upstreamErrors: this.upstreamErrorTotal,
+        authFailures: this.authFailureTotal,
+        denied: this.deniedTotal,
+      },
+      hitRatio: hitRatio(byCache.hit + byCache.stale + byCache.revalidated, byCache.miss),
+      byteHitRatio: ratio(this.bytesFromCache, this.bytesFromCache + this.bytesFromUpstream),
+      bytesSaved: this.bytesFromCache,
+      rates: {
+        windowSeconds: window,
+        requestsPerSecond: windowRequests / window,
+        byCache: recordOf<number>(byCacheWindow.map((n) => n / window)),
+        cacheBytesPerSecond: cacheBytes / window,
+        upstreamBytesPerSecond: upstreamBytes / window,
+        hitRatio: hitRatio(byCacheWindow[0]! + byCacheWindow[1]! + byCacheWindow[2]!, byCacheWindow[3]!),
+        byteHitRatio: ratio(cacheBytes, cacheBytes + upstreamBytes),
+      },
+      latency: { requestMs: this.requestMs.percentiles(), upstreamMs: this.upstreamMs.percentiles() },
+      connections: this.connections,
+      tunnels: this.tunnels,
+      store,
+      top: {
+        hostsByHits: this.hostsByHits.top(TOP_REPORTED),
+        hostsByBytes: this.hostsByBytes.top(TOP_REPORTED),
+        urlsByHits: this.urlsByHits.top(TOP_REPORTED),
+        urlsByBytes: this.urlsByBytes.top(TOP_REPORTED),
+      },
+    };
+  }
+
+  private bucket(second: number): SecondBucket {
+    const b = this.ring[second % RING_SECONDS]!;
+    if (b.second !== second) {
+      b.second = second;
+      b.byCache.fill(0);
+      b.cacheBytes = 0;
+      b.upstreamBytes = 0;
+    }
+    return b;
+  }
+}
+
+/** A fixed ring of the most recent samples, for percentiles of recent latency. */
+class SampleRing {
+  private readonly values: Float64Array;
+  private count = 0;
+  private next = 0;
+
+  constructor(size: number) {
+    this.values = new Float64Array(size);
+  }
+
+  add(v: number): void {
+    if (!Number.isFinite(v)) return;
+    this.values[this.next] = v;
+    this.next = (this.next + 1) % this.values.length;
+    if (this.count < this.values.length) this.count++;
+  }
+
+  percentiles(): Percentiles {
+    if (this.count === 0) return { p50: null, p90: null, p99: null, samples: 0 };
+    const sorted = this.values.slice(0, this.count).sort();
+    // nearest-rank method
+    const at = (p: number): number => round3(sorted[Math.min(this.count - 1, Math.ceil(p * this.count) - 1)]!);
+    return { p50: at(0.5), p90: at(0.9), p99: at(0.99), samples: this.count };
+  }
+}
+
+function statusClass(status: number): StatusClass | undefined {
+  return status >= 100 && status < 600 ? STATUS_CLASSES[Math.floor(status / 100) - 1] : undefined;
+}
+
+function ratio(part: number, whole: number): number | null {
+  return whole > 0 ? part / whole : null;
+}
+
+function hitRatio(fromCache: number, misses: number): number | null {
+  return ratio(fromCache, fromCache + misses);
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+/** A free-form label value made safe: short, plain characters, and at most MAX_FREE_LABELS distinct ones. */
+function boundedLabel(value: string, seen: Set<string>): string {
+  const v = /^[a-z0-9_.-]{1,32}$/i.test(value) ? value.toLowerCase() : 'other';
+  if (seen.has(v)) return v;
+  if (seen.size >= MAX_FREE_LABELS) return 'other';
+  seen.add(v);
+  return v;
+}
+
+/** host[:port] of the record's URL (CONNECT records carry host:port already). */
+export function hostOf(r: AccessRecord): string {
+  if (r.method === 'CONNECT') return r.url.toLowerCase();
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/i.exec(r.url);
+  return m ? m[1]!.toLowerCase() : '-';
+}
