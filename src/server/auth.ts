@@ -1,0 +1,157 @@
+/**
+ * Basic proxy authentication against an htpasswd file.
+ * Proxy-Authorization: https://www.rfc-editor.org/rfc/rfc9110#section-11.7.2
+ * Proxy-Authenticate:  https://www.rfc-editor.org/rfc/rfc9110#section-11.7.1
+ * Basic scheme (user-id ":" password, base64, charset UTF-8): https://www.rfc-editor.org/rfc/rfc7617
+ *
+ * Successful verifications are cached for a short time (keyed by an HMAC of the credentials with a
+ * per-process random key, so the cache holds no password) so bcrypt does not run on every request.
+ * Failures are counted per client address; past the limit the client gets 'limited' (→ 429) without
+ * a password check, which also bounds the CPU an attacker can make us spend on hashing.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { loadHtpasswd, verifyPassword } from './htpasswd.js';
+import { normalizeAddress } from './access.js';
+import type { RateLimiter } from './rate-limit.js';
+
+export type AuthResult = { result: 'ok'; user: string } | { result: 'missing' | 'invalid' | 'limited' };
+
+export interface ProxyAuthOptions {
+  /** htpasswd file */
+  file: string;
+  realm: string;
+  /** counts failed attempts per client address */
+  limiter?: RateLimiter;
+  /** how long a verified credential is remembered (default 60 s) */
+  cacheTtlMs?: number;
+  /** verified credentials remembered at most (default 1024) */
+  cacheMax?: number;
+  /** clock, for tests */
+  now?: () => number;
+}
+
+interface Verified {
+  user: string;
+  expires: number;
+}
+
+export class ProxyAuth {
+  private users: Map<string, string>;
+  private readonly file: string;
+  private readonly realm: string;
+  private readonly limiter: RateLimiter | undefined;
+  private readonly ttl: number;
+  private readonly cacheMax: number;
+  private readonly now: () => number;
+  private readonly cacheKey = randomBytes(32);
+  private readonly verified = new Map<string, Verified>();
+  /** in-flight verifications by credential key: concurrent requests with the same credentials hash once */
+  private readonly pending = new Map<string, Promise<string | undefined>>();
+
+  /** Reads the file now; throws a ConfigError when it is unreadable or holds a weak hash. */
+  constructor(opts: ProxyAuthOptions) {
+    this.file = opts.file;
+    this.realm = opts.realm;
+    this.limiter = opts.limiter;
+    this.ttl = opts.cacheTtlMs ?? 60_000;
+    this.cacheMax = Math.max(1, opts.cacheMax ?? 1024);
+    this.now = opts.now ?? Date.now;
+    this.users = loadHtpasswd(this.file);
+  }
+
+  /** Value of Proxy-Authenticate for a 407 (RFC 7617 §2, §2.1 charset). */
+  challenge(): string {
+    return `Basic realm="${quote(this.realm)}", charset="UTF-8"`;
+  }
+
+  /**
+   * Re-read the file (SIGHUP). On error the previous users stay in force and the ConfigError is thrown
+   * for the caller to log. Remembered verifications are dropped so removed users and changed passwords
+   * take effect at once.
+   */
+  reload(): void {
+    this.users = loadHtpasswd(this.file);
+    this.verified.clear();
+    this.pending.clear();
+  }
+
+  /** Number of users loaded. */
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  async check(proxyAuthorization: string | undefined, clientAddress: string): Promise<AuthResult> {
+    const credentials = parseBasic(proxyAuthorization);
+    // no Basic credentials at all (or another scheme): challenge, nothing to count
+    if (credentials === undefined) return { result: 'missing' };
+    const key = createHmac('sha256', this.cacheKey).update(credentials).digest('base64');
+    const now = this.now();
+    const cached = this.verified.get(key);
+    if (cached && cached.expires > now) return { result: 'ok', user: cached.user };
+    if (cached) this.verified.delete(key);
+
+    const client = normalizeAddress(clientAddress)?.address ?? clientAddress;
+    if (this.limiter?.isLimited(client)) return { result: 'limited' };
+
+    let work = this.pending.get(key);
+    if (!work) {
+      work = this.verify(credentials).finally(() => this.pending.delete(key));
+      this.pending.set(key, work);
+    }
+    const user = await work;
+    if (user === undefined) {
+      this.limiter?.hit(client);
+      return { result: 'invalid' };
+    }
+    this.remember(key, user);
+    return { result: 'ok', user };
+  }
+
+  /** The user name when the credentials verify, else undefined. */
+  private async verify(credentials: string): Promise<string | undefined> {
+    const colon = credentials.indexOf(':');
+    if (colon < 0) return undefined;
+    const user = credentials.slice(0, colon);
+    const password = credentials.slice(colon + 1);
+    const hash = this.users.get(user);
+    if (hash === undefined) {
+      // spend the same work for an unknown user as for a known one, so timing does not tell which names exist
+      const any = this.users.values().next();
+      if (!any.done) await verifyPassword(any.value, password);
+      return undefined;
+    }
+    return (await verifyPassword(hash, password)) ? user : undefined;
+  }
+
+  private remember(key: string, user: string): void {
+    if (this.verified.size >= this.cacheMax) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(key, { user, expires: this.now() + this.ttl });
+  }
+}
+
+/**
+ * The decoded `user:password` of a Basic Proxy-Authorization value, or undefined when the field is
+ * absent, names another scheme, or is not valid base64 / UTF-8.
+ * credentials = auth-scheme [ 1*SP token68 ] (RFC 9110 §11.4), scheme case-insensitive (§11.1).
+ */
+export function parseBasic(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const m = /^[ \t]*basic +([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(value);
+  if (!m) return undefined;
+  const token = m[1]!;
+  if (token.length % 4 === 1) return undefined;
+  const bytes = Buffer.from(token, 'base64');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Escape for a quoted-string (RFC 9110 §5.6.4). */
+function quote(s: string): string {
+  return s.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, ' ');
+}
