@@ -85,7 +85,8 @@ test('loopback without a token refuses foreign Host names (DNS rebinding)', asyn
 test('configured token: refused when missing or wrong, accepted when right', async (t) => {
   const { port, handle } = await start(t, 's3cret-token');
   assert.equal(handle.token, undefined, 'a configured token is not echoed back');
-  for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Bearer s3cret-token-and-more' }, { authorization: 'Basic czNjcmV0LXRva2Vu' }]) {
+  const badHeaders: Record<string, string>[] = [{}, { authorization: 'Bearer wrong' }, { authorization: 'Bearer s3cret-token-and-more' }, { authorization: 'Basic czNjcmV0LXRva2Vu' }];
+  for (const headers of badHeaders) {
     for (const path of ['/stats', '/metrics', '/']) {
       const r = await call(port, 'GET', path, { headers });
       assert.equal(r.status, 401, `${path} ${JSON.stringify(headers)}`);

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { Metrics } from '../../src/admin/metrics.js';
+import { startSummary, formatSummary, formatBytes } from '../../src/admin/summary.js';
+import { record } from '../log/records.js';
+
+test('summary line carries req/s, hit ratio, byte hit ratio and bytes saved', () => {
+  let now = 1_700_000_000_000;
+  const m = new Metrics({ storeStats: () => [], defaultMetrics: false, now: () => now });
+  now += 2000;
+  for (let i = 0; i < 30; i++) m.onRequest(record({ cache: 'hit', bytesSent: 100_000 }));
+  for (let i = 0; i < 10; i++) m.onRequest(record({ cache: 'miss', bytesSent: 300_000 }));
+  now += 1000;
+  const line = formatSummary(m.snapshot());
+  // window = 3 s since start (less than the 5 s window): 40 requests / 3 s
+  assert.equal(line, 'larder: 13.3 req/s · hit 75.0% · byte hit 50.0% · saved 3.0 MB · 40 requests');
+});
+
+test('startSummary prints on its interval and stops', async () => {
+  const m = new Metrics({ storeStats: () => [], defaultMetrics: false });
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => { text += c.toString(); });
+  const stop = startSummary(m, out, 30);
+  await new Promise((r) => setTimeout(r, 110));
+  stop();
+  const n = text.split('\n').filter(Boolean).length;
+  assert.ok(n >= 2 && n <= 4, `printed ${n} lines`);
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(text.split('\n').filter(Boolean).length, n, 'no lines after stop');
+  assert.match(text, /^larder: 0\.0 req\/s · hit - · byte hit - · saved 0 B · 0 requests$/m);
+});
+
+test('formatBytes', () => {
+  assert.equal(formatBytes(999), '999 B');
+  assert.equal(formatBytes(1_234_567), '1.2 MB');
+  assert.equal(formatBytes(5e12), '5.0 TB');
+});
