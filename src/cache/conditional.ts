@@ -8,14 +8,23 @@ import { parseHttpDate } from './http-date.js';
 
 export interface EntityTag { weak: boolean; opaque: string }
 
-/** Parses one entity-tag (`"x"` or `W/"x"`, https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3); else undefined. */
+const UNQUOTED = /^[!#-+\--~\x80-\xff]+$/; // etagc without '"' and ',' (and no whitespace)
+
+/**
+ * Parses one entity-tag (`"x"` or `W/"x"`, https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3).
+ * Leniency: an unquoted token (a common origin mistake) is kept as an opaque tag of its own, so it compares
+ * equal only to the same unquoted token, never to the quoted form. Empty or garbage → undefined.
+ */
 export function parseEntityTag(v: string | undefined): EntityTag | undefined {
   if (v === undefined) return undefined;
   const s = v.trim();
   const weak = s.startsWith('W/');
   const tag = weak ? s.slice(2) : s;
-  if (tag.length < 2 || !tag.startsWith('"') || !tag.endsWith('"') || tag.indexOf('"', 1) !== tag.length - 1) return undefined;
-  return { weak, opaque: tag };
+  if (tag.startsWith('"')) {
+    if (tag.length < 2 || !tag.endsWith('"') || tag.indexOf('"', 1) !== tag.length - 1) return undefined;
+    return { weak, opaque: tag };
+  }
+  return UNQUOTED.test(tag) ? { weak, opaque: tag } : undefined;
 }
 
 /** Parses an entity-tag list (If-None-Match / If-Match); '*' when the value is "*". Invalid members are skipped. */
@@ -23,22 +32,18 @@ export function parseEntityTagList(v: string | undefined): EntityTag[] | '*' {
   if (v === undefined) return [];
   if (v.trim() === '*') return '*';
   const out: EntityTag[] = [];
-  // entity-tags are quoted and contain no '"' inside, so a simple scanner is enough
-  const re = /\s*(W\/)?("[^"]*")\s*(?:,|$)/gy;
-  let m: RegExpExecArray | null;
-  let rest = v.trim();
-  while (rest.length > 0) {
-    re.lastIndex = 0;
-    m = re.exec(rest);
-    if (!m) {
-      // skip a malformed member up to the next comma
-      const comma = rest.indexOf(',');
-      if (comma === -1) break;
-      rest = rest.slice(comma + 1);
-      continue;
+  let i = 0;
+  while (i < v.length) {
+    // one member: up to the next comma outside a quoted opaque-tag
+    let j = i;
+    let inQuote = false;
+    while (j < v.length && (inQuote || v[j] !== ',')) {
+      if (v[j] === '"') inQuote = !inQuote;
+      j++;
     }
-    out.push({ weak: m[1] !== undefined, opaque: m[2]! });
-    rest = rest.slice(re.lastIndex).trimStart();
+    const tag = parseEntityTag(v.slice(i, j));
+    if (tag) out.push(tag);
+    i = j + 1;
   }
   return out;
 }
@@ -63,8 +68,9 @@ function storedValue(stored: readonly [string, string][], name: string): string 
  */
 export function validatorsFor(stored: [string, string][]): Record<string, string> {
   const out: Record<string, string> = {};
-  const etag = storedValue(stored, 'etag');
-  if (etag !== undefined && parseEntityTag(etag)) out['if-none-match'] = etag.trim();
+  // the stored ETag is sent back as received, even when malformed: the origin made it and may recognise it
+  const etag = storedValue(stored, 'etag')?.trim();
+  if (etag) out['if-none-match'] = etag;
   const lm = storedValue(stored, 'last-modified');
   if (lm !== undefined && parseHttpDate(lm) !== undefined) out['if-modified-since'] = lm.trim();
   return out;
@@ -92,6 +98,11 @@ export function selectedBy304(stored: [string, string][], res304: Headers): bool
     return oldLm !== undefined && oldLm === newLm;
   }
   return true;
+}
+
+/** Does the stored response carry a validator (ETag or a valid Last-Modified) for revalidation (§4.3.1)? */
+export function hasValidator(stored: [string, string][]): boolean {
+  return Object.keys(validatorsFor(stored)).length > 0;
 }
 
 /** Fields never copied from a 304 onto the stored response (https://www.rfc-editor.org/rfc/rfc9111#section-3.2). */

@@ -30,7 +30,7 @@ export function varyFieldNames(res: Headers | [string, string][]): string[] | '*
  * The request's value of a Vary-selected field, normalised so that semantically equal forms compare equal
  * (https://www.rfc-editor.org/rfc/rfc9111#section-4.1 allows normalising whitespace, combining field lines
  * and list order where the field's semantics permit): lines combined with ", ", whitespace around commas
- * and at the ends collapsed. Accept-Encoding (tokens are case-insensitive, order carries no meaning) is
+ * and at the ends collapsed. Accept-Language is lower-cased (language tags are case-insensitive). Accept-Encoding (tokens are case-insensitive, order carries no meaning) is
  * lower-cased and its members sorted. Absent → null (different from present-but-empty "").
  */
 export function normaliseFieldValue(name: string, req: Headers): string | null {
@@ -39,6 +39,8 @@ export function normaliseFieldValue(name: string, req: Headers): string | null {
   if (raw === undefined) return null;
   const joined = Array.isArray(raw) ? raw.join(',') : raw;
   const members = joined.split(',').map((m) => m.trim().replace(/[ \t]+/g, ' '));
+  // language tags are case-insensitive (https://www.rfc-editor.org/rfc/rfc4647#section-2)
+  if (lower === 'accept-language') return members.join(', ').toLowerCase();
   if (lower === 'accept-encoding') {
     return members
       .filter((m) => m !== '')

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  evaluatePreconditions, parseEntityTagList, selectedBy304, updateHeaders, validatorsFor,
+  evaluatePreconditions, hasValidator, parseEntityTagList, selectedBy304, updateHeaders, validatorsFor,
 } from '../../src/cache/conditional.js';
 
 const LM = 'Mon, 01 Jan 2024 00:00:00 GMT';
@@ -19,7 +19,20 @@ test('RFC 9110 §8.8.3 entity-tag lists parse strong, weak, commas inside tags a
     { weak: false, opaque: '"a"' }, { weak: true, opaque: '"b"' }, { weak: false, opaque: '"c,d"' },
   ]);
   assert.equal(parseEntityTagList(' * '), '*');
-  assert.deepEqual(parseEntityTagList('bogus, "x"'), [{ weak: false, opaque: '"x"' }]);
+  assert.deepEqual(parseEntityTagList('"a b", , "x'), [{ weak: false, opaque: '"a b"' }]);
+});
+
+test('RFC 9110 §8.8.3 an unquoted ETag only matches the same unquoted value', () => {
+  assert.equal(evaluatePreconditions('GET', { 'if-none-match': 'abc' }, [['ETag', 'abc']], 200), 'not-modified');
+  assert.equal(evaluatePreconditions('GET', { 'if-none-match': '"abc"' }, [['ETag', 'abc']], 200), 'proceed');
+  assert.equal(evaluatePreconditions('GET', { 'if-none-match': 'abc' }, [['ETag', '"abc"']], 200), 'proceed');
+  assert.deepEqual(validatorsFor([['ETag', 'abc']]), { 'if-none-match': 'abc' });
+});
+
+test('§4.3.1 hasValidator', () => {
+  assert.equal(hasValidator([['ETag', '"a"']]), true);
+  assert.equal(hasValidator([['Last-Modified', LM]]), true);
+  assert.equal(hasValidator([['Date', LM]]), false);
 });
 
 test('§4.3.4 a 304 with a strong ETag selects only the stored response with that strong ETag', () => {

@@ -25,6 +25,7 @@ test('§4.1 values stay case-sensitive except Accept-Encoding, whose order and c
   assert.notEqual(normaliseFieldValue('x-foo', { 'x-foo': 'A' }), normaliseFieldValue('x-foo', { 'x-foo': 'a' }));
   assert.equal(normaliseFieldValue('accept-encoding', { 'accept-encoding': 'GZIP, br;q=0.5' }),
     normaliseFieldValue('accept-encoding', { 'accept-encoding': 'br ; q=0.5,gzip' }));
+  assert.equal(normaliseFieldValue('accept-language', { 'accept-language': 'en-US,FR' }), 'en-us, fr');
 });
 
 test('variantId is empty without Vary and distinguishes value vectors', () => {
