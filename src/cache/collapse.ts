@@ -1,0 +1,64 @@
+/**
+ * Request collapsing: per process, at most one upstream fetch in flight per cache key (DESIGN.md
+ * invariant 4). Followers wait, bounded by a timeout, for the leader to finish; they then look the store
+ * up again and are served from it if the leader's response was shareable, or go upstream on their own.
+ */
+
+export interface FlightResult {
+  /** the leader stored a response others may use */
+  stored: boolean;
+}
+
+interface Flight {
+  promise: Promise<FlightResult>;
+  resolve: (r: FlightResult) => void;
+  waiters: number;
+}
+
+export class Collapser {
+  private readonly flights = new Map<string, Flight>();
+
+  constructor(private readonly timeoutMs: number, private readonly maxFlights = 100_000) {}
+
+  /** Become the leader for key (returns a finish callback), or undefined when a flight is already running. */
+  lead(key: string): ((r: FlightResult) => void) | undefined {
+    if (this.flights.has(key) || this.flights.size >= this.maxFlights) return undefined;
+    let resolve!: (r: FlightResult) => void;
+    const promise = new Promise<FlightResult>((r) => { resolve = r; });
+    const flight: Flight = { promise, resolve, waiters: 0 };
+    this.flights.set(key, flight);
+    let done = false;
+    return (r) => {
+      if (done) return;
+      done = true;
+      if (this.flights.get(key) === flight) this.flights.delete(key);
+      resolve(r);
+    };
+  }
+
+  has(key: string): boolean {
+    return this.flights.has(key);
+  }
+
+  /** Wait for the running flight for key; resolves {stored:false} on timeout or when there is none. */
+  async wait(key: string): Promise<FlightResult & { timedOut: boolean }> {
+    const flight = this.flights.get(key);
+    if (!flight) return { stored: false, timedOut: false };
+    flight.waiters++;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<FlightResult & { timedOut: boolean }>((r) => {
+      timer = setTimeout(() => r({ stored: false, timedOut: true }), this.timeoutMs);
+      timer.unref?.();
+    });
+    try {
+      return await Promise.race([flight.promise.then((x) => ({ ...x, timedOut: false })), timeout]);
+    } finally {
+      clearTimeout(timer);
+      flight.waiters--;
+    }
+  }
+
+  get inFlight(): number {
+    return this.flights.size;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Every error larder answers with itself: a coded class (so users and docs can match on codes) and the
+ * short text/plain page that names the reason and the URL. No stack trace ever reaches a client.
+ */
+import type { ServerResponse } from 'node:http';
+
+export class ProxyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Cache-Status detail token */
+    readonly detail: string = code.toLowerCase().replace(/^larder_err_/, '').replace(/_/g, '-'),
+    readonly extraHeaders: [string, string][] = [],
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (why: string) => new ProxyError(400, 'LARDER_ERR_BAD_REQUEST', why, 'bad-request');
+export const forbidden = (why: string, detail = 'denied') => new ProxyError(403, 'LARDER_ERR_FORBIDDEN', why, detail);
+export const loopDetected = (why: string) => new ProxyError(508, 'LARDER_ERR_LOOP', why, 'loop');
+export const upstreamFailed = (why: string, detail = 'upstream-error') => new ProxyError(502, 'LARDER_ERR_BAD_GATEWAY', why, detail);
+export const upstreamTimeout = (why: string) => new ProxyError(504, 'LARDER_ERR_GATEWAY_TIMEOUT', why, 'timeout');
+export const notCached = () => new ProxyError(504, 'LARDER_ERR_ONLY_IF_CACHED', 'only-if-cached: no stored response satisfies the request', 'only-if-cached');
+export const methodNotAllowed = (why: string, allow: string) =>
+  new ProxyError(405, 'LARDER_ERR_METHOD', why, 'method', [['Allow', allow]]);
+export const notImplemented = (why: string) => new ProxyError(501, 'LARDER_ERR_NOT_IMPLEMENTED', why, 'method');
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 407: 'Proxy Authentication Required',
+  408: 'Request Timeout', 413: 'Content Too Large', 414: 'URI Too Long', 416: 'Range Not Satisfiable', 429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
+  503: 'Service Unavailable', 504: 'Gateway Timeout', 508: 'Loop Detected',
+};
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? 'Error';
+}
+
+/** The body of an error page: status line, reason, URL. */
+export function errorBody(status: number, reason: string, url: string | undefined): string {
+  return `${status} ${reasonPhrase(status)}\n${reason}\n${url ? `URL: ${url}\n` : ''}`;
+}
+
+/** Raw HTTP/1.1 error response for places without a ServerResponse (clientError, CONNECT). */
+export function rawErrorResponse(status: number, reason: string, url: string | undefined, cacheStatus: string, extra: [string, string][] = []): string {
+  const body = errorBody(status, reason, url);
+  const lines = [
+    `HTTP/1.1 ${status} ${reasonPhrase(status)}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `Cache-Status: ${cacheStatus}`,
+    'Connection: close',
+    ...extra.map(([k, v]) => `${k}: ${v}`),
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** Write an error page on a ServerResponse (when headers are not sent yet); otherwise cut the connection. */
+export function sendError(res: ServerResponse, err: ProxyError, url: string | undefined, cacheStatus: string, close = false): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(err.status, err.message, url);
+  const headers: [string, string][] = [
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Content-Length', String(Buffer.byteLength(body))],
+    ['Cache-Control', 'no-store'],
+    ['Cache-Status', cacheStatus],
+    ...err.extraHeaders,
+  ];
+  if (close) headers.push(['Connection', 'close']);
+  res.writeHead(err.status, reasonPhrase(err.status), headers.flat());
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

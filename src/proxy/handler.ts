@@ -1,0 +1,172 @@
+/**
+ * The request handler: for each client request, fills an access record, applies the access rules and
+ * proxy authentication, routes it, answers what the proxy answers itself (PURGE, Max-Forwards: 0),
+ * and hands the rest to the cache engine. Nothing thrown here reaches the client as a stack trace.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { Config } from '../config/load.js';
+import type { AccessRecord, RequestObserver } from '../log/record.js';
+import type { CacheEngine } from '../cache/engine.js';
+import { formatCacheStatus } from '../cache/status.js';
+import { ProxyError, sendError, forbidden } from './errors.js';
+import type { Router } from './router.js';
+import { finishResponseHeaders } from './exchange.js';
+
+export interface AccessRule { isAllowed(address: string | undefined): boolean }
+export interface Authenticator {
+  check(proxyAuthorization: string | undefined, clientAddress: string): Promise<{ result: 'ok'; user: string } | { result: 'missing' | 'invalid' | 'limited' }>;
+  challenge(): string;
+}
+export interface HostRule { checkHost(host: string): string | undefined }
+
+export interface HandlerDeps {
+  config: Config;
+  router: Router;
+  engine: CacheEngine;
+  access?: AccessRule;
+  auth?: Authenticator;
+  destination?: HostRule;
+  observers: RequestObserver[];
+  onAuthFailure?: () => void;
+  onDenied?: (reason: string) => void;
+  onInternalError?: (err: unknown) => void;
+  /** sockets already authenticated (intercepted TLS inherits its CONNECT's authentication) */
+  authenticatedUser?: (socket: unknown) => string | undefined;
+}
+
+export function newRecord(req: IncomingMessage): AccessRecord {
+  return {
+    startTime: Date.now(),
+    durationMs: 0,
+    clientAddress: req.socket.remoteAddress ?? '-',
+    clientPort: req.socket.remotePort,
+    method: req.method ?? '-',
+    url: req.url ?? '-',
+    httpVersion: req.httpVersion,
+    status: 0,
+    bytesSent: 0,
+    bytesReceived: Number(req.headers['content-length'] ?? 0) || 0,
+    cache: 'bypass',
+    cacheStatus: '',
+    referer: req.headers.referer,
+    userAgent: req.headers['user-agent'],
+  };
+}
+
+function cidrList(list: string[]): BlockList {
+  const bl = new BlockList();
+  for (const entry of list) {
+    const [addr, bits] = entry.split('/');
+    const type = isIPv6(addr!) ? 'ipv6' : 'ipv4';
+    if (!isIPv4(addr!) && !isIPv6(addr!)) continue;
+    bl.addSubnet(addr!, Number(bits ?? (type === 'ipv6' ? 128 : 32)), type);
+  }
+  return bl;
+}
+
+export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const c = deps.config;
+  const purgeAllow = cidrList(c.purgeAllow);
+  const status = (detail: string) => formatCacheStatus(c.via, { fwd: 'bypass', detail });
+
+  const refuse = (res: ServerResponse, rec: AccessRecord, err: ProxyError, close = false) => {
+    rec.cache = 'error';
+    rec.status = err.status;
+    rec.cacheStatus = status(err.detail);
+    sendError(res, err, rec.url, rec.cacheStatus, close);
+  };
+
+  return (req, res) => {
+    const rec = newRecord(req);
+    res.once('close', () => {
+      rec.durationMs = Date.now() - rec.startTime;
+      if (rec.status === 0) rec.status = res.statusCode;
+      if (!res.writableFinished) rec.aborted = true;
+      for (const o of deps.observers) {
+        try { o.onRequest(rec); } catch { /* an observer never breaks serving */ }
+      }
+    });
+    void handle(req, res, rec).catch((err) => {
+      deps.onInternalError?.(err);
+      refuse(res, rec, new ProxyError(500, 'LARDER_ERR_INTERNAL', 'internal proxy error', 'internal'), true);
+    });
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse, rec: AccessRecord): Promise<void> {
+    if (deps.access && !deps.access.isAllowed(req.socket.remoteAddress)) {
+      deps.onDenied?.('client');
+      return refuse(res, rec, forbidden(`client ${rec.clientAddress} is not allowed to use this proxy`, 'client-denied'), true);
+    }
+    let ex;
+    try {
+      ex = deps.router.route(req, res, rec);
+    } catch (err) {
+      if (err instanceof ProxyError) return refuse(res, rec, err, err.status === 400);
+      throw err;
+    }
+    if (deps.auth && ex.mode === 'forward') {
+      const inherited = deps.authenticatedUser?.(req.socket);
+      if (inherited) rec.user = inherited;
+      else {
+        const a = await deps.auth.check(req.headers['proxy-authorization'], rec.clientAddress);
+        if (a.result === 'ok') rec.user = a.user;
+        else {
+          if (a.result !== 'missing') deps.onAuthFailure?.();
+          if (a.result === 'limited') return refuse(res, rec, new ProxyError(429, 'LARDER_ERR_AUTH_LIMITED', 'too many failed authentication attempts from this address', 'auth-limited'), true);
+          return refuse(res, rec, new ProxyError(407, 'LARDER_ERR_AUTH', 'proxy authentication required', 'auth', [['Proxy-Authenticate', deps.auth.challenge()]]));
+        }
+      }
+    }
+    if (deps.destination && ex.mode !== 'reverse') {
+      const why = deps.destination.checkHost(ex.target.hostname.replace(/^\[|\]$/g, ''));
+      if (why) {
+        deps.onDenied?.('destination');
+        return refuse(res, rec, forbidden(why, 'destination-denied'));
+      }
+    }
+    if (ex.method === 'PURGE') return purge(ex.resourceUrl, req, res, rec);
+    if (deps.router.answersItself(req)) return answerItself(req, res, rec);
+    if (c.maxRequestBody > 0) {
+      const cl = Number(req.headers['content-length'] ?? 0);
+      if (cl > c.maxRequestBody) {
+        return refuse(res, rec, new ProxyError(413, 'LARDER_ERR_BODY_TOO_LARGE', `request body larger than ${c.maxRequestBody} bytes`, 'body-too-large'), true);
+      }
+    }
+    await deps.engine.handle(ex);
+  }
+
+  async function purge(url: string, req: IncomingMessage, res: ServerResponse, rec: AccessRecord): Promise<void> {
+    const addr = req.socket.remoteAddress ?? '';
+    const plain = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+    if (!purgeAllow.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4')) {
+      return refuse(res, rec, forbidden('PURGE is not allowed from this address', 'purge-denied'));
+    }
+    const n = await deps.engine.purge({ url });
+    const body = JSON.stringify({ purged: n, url }) + '\n';
+    rec.status = n > 0 ? 200 : 404;
+    rec.cacheStatus = status('purge');
+    res.writeHead(rec.status, finishResponseHeaders([['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))]], `1.1 ${c.via}`, rec.cacheStatus));
+    res.end(body);
+  }
+
+  function answerItself(req: IncomingMessage, res: ServerResponse, rec: AccessRecord): void {
+    rec.status = 200;
+    rec.cacheStatus = status('max-forwards');
+    if (req.method === 'TRACE') {
+      // RFC 9110 §9.3.8: echo the request; credentials and cookies left out
+      const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        const name = req.rawHeaders[i]!.toLowerCase();
+        if (name === 'authorization' || name === 'proxy-authorization' || name === 'cookie') continue;
+        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      }
+      const body = lines.join('\r\n') + '\r\n\r\n';
+      res.writeHead(200, finishResponseHeaders([['Content-Type', 'message/http'], ['Content-Length', String(Buffer.byteLength(body))]], `1.1 ${c.via}`, rec.cacheStatus));
+      res.end(body);
+      return;
+    }
+    res.writeHead(200, finishResponseHeaders([['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE'], ['Content-Length', '0']], `1.1 ${c.via}`, rec.cacheStatus));
+    res.end();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The router: classifies a request (forward absolute-form, reverse origin-form, intercepted HTTPS),
+ * refuses loops and malformed targets, and prepares the header fields sent upstream
+ * (RFC 9110 §7.6 hop-by-hop and Via, RFC 9112 §3.2 request target and Host).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { networkInterfaces, hostname } from 'node:os';
+import type { Config } from '../config/load.js';
+import type { AccessRecord } from '../log/record.js';
+import { badRequest, forbidden, loopDetected, ProxyError } from './errors.js';
+import { stripHopByHop, viaNames, viaEntry, appendListRaw, getRaw } from './headers.js';
+import type { Exchange, RouteMode } from './exchange.js';
+
+export interface RouterOptions {
+  config: Config;
+  /** the port the proxy listens on (after binding) */
+  listenPort: () => number;
+  /** CONNECT target of an intercepted TLS socket */
+  interceptTargetOf?: (socket: unknown) => { host: string; port: number } | undefined;
+}
+
+const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
+
+export class Router {
+  private readonly upstream?: URL;
+  private readonly strip: Set<string>;
+  private readonly localNames: Set<string>;
+
+  constructor(private readonly opts: RouterOptions) {
+    const c = opts.config;
+    if (c.upstream) this.upstream = new URL(c.upstream);
+    this.strip = new Set([...c.stripRequestHeaders.map((h) => h.toLowerCase()), 'host', 'expect', 'max-forwards', 'via']);
+    if (c.xForwardedFor) this.strip.add('x-forwarded-for');
+    this.localNames = new Set(['localhost', '127.0.0.1', '::1', '[::1]', '0.0.0.0', '::', hostname().toLowerCase(), c.host.toLowerCase()]);
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) this.localNames.add(a.address.toLowerCase());
+    }
+  }
+
+  /** Build the Exchange for a request, or throw a ProxyError explaining the refusal. */
+  route(req: IncomingMessage, res: ServerResponse, record: AccessRecord): Exchange {
+    const c = this.opts.config;
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '';
+    if (rawUrl.length > c.maxUrlLength) throw new ProxyError(414, 'LARDER_ERR_URI_TOO_LONG', `request target longer than ${c.maxUrlLength} bytes`, 'uri-too-long');
+    if (req.rawHeaders.length / 2 > c.maxHeaders) throw new ProxyError(431, 'LARDER_ERR_HEADERS', `more than ${c.maxHeaders} header fields`, 'too-many-headers');
+    let hostLines = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hostLines++;
+    if (hostLines > 1) throw badRequest('more than one Host header field (RFC 9112 §3.2)');
+
+    const intercepted = this.opts.interceptTargetOf?.(req.socket);
+    let mode: RouteMode;
+    let target: URL;
+    let resourceUrl: string;
+    let upstreamHost: string;
+    if (ABSOLUTE.test(rawUrl) && !intercepted) {
+      if (!c.forward) throw forbidden('forward proxying is disabled on this listener', 'forward-off');
+      let u: URL;
+      try { u = new URL(rawUrl); } catch { throw badRequest('malformed absolute request target'); }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw badRequest(`unsupported scheme ${u.protocol.replace(':', '')} (only http and https)`);
+      if (u.username || u.password) throw badRequest('credentials in the request target are not allowed');
+      if (!u.hostname) throw badRequest('request target has no host');
+      u.hash = '';
+      mode = 'forward';
+      target = u;
+      resourceUrl = u.href;
+      upstreamHost = u.host;
+    } else if (rawUrl.startsWith('/') || (rawUrl === '*' && method === 'OPTIONS')) {
+      if (intercepted) {
+        const hostHeader = req.headers.host?.toLowerCase();
+        const defaultAuthority = intercepted.port === 443 ? intercepted.host : `${intercepted.host}:${intercepted.port}`;
+        // the Host header may not steer an intercepted request elsewhere than the CONNECT target (cache poisoning)
+        const authority = hostHeader && (hostHeader === defaultAuthority.toLowerCase() || hostHeader === `${intercepted.host}:${intercepted.port}`.toLowerCase())
+          ? hostHeader : defaultAuthority;
+        mode = 'intercept';
+        target = new URL(`https://${authority}${rawUrl === '*' ? '/' : rawUrl}`);
+        resourceUrl = target.href;
+        upstreamHost = authority;
+      } else if (this.upstream) {
+        mode = 'reverse';
+        const path = rawUrl === '*' ? '/' : rawUrl;
+        target = new URL(path, this.upstream);
+        if (!target.pathname.startsWith('/')) throw badRequest('malformed request target');
+        const clientHost = req.headers.host;
+        upstreamHost = c.upstreamHost ?? clientHost ?? this.upstream.host;
+        let keyHost = (clientHost ?? this.upstream.host).toLowerCase();
+        if (!/^[a-z0-9.\-:[\]_]+$/.test(keyHost)) keyHost = this.upstream.host;
+        resourceUrl = `${this.upstream.protocol}//${keyHost}${target.pathname}${target.search}`;
+      } else {
+        throw badRequest('larder is a proxy: send absolute-form requests (curl -x http://HOST:PORT URL), or start it with --upstream for reverse proxying');
+      }
+    } else {
+      throw badRequest('malformed request target');
+    }
+
+    // loops: our own pseudonym in Via, or a forward request aimed at our own listener
+    if (viaNames(getRaw(req.rawHeaders, 'via'), c.via)) throw loopDetected(`request already passed through ${c.via} (Via): forwarding loop`);
+    if (mode === 'forward' && this.isSelf(target)) throw loopDetected(`request target ${target.host} is this proxy itself: forwarding loop`);
+
+    let headers = stripHopByHop(req.rawHeaders, this.strip);
+    headers.unshift('Host', upstreamHost);
+    const maxForwards = req.headers['max-forwards'];
+    if (maxForwards !== undefined && (method === 'TRACE' || method === 'OPTIONS')) {
+      const n = Number(maxForwards);
+      if (Number.isInteger(n) && n > 0) headers.push('Max-Forwards', String(n - 1));
+    } else if (maxForwards !== undefined) {
+      headers.push('Max-Forwards', String(maxForwards));
+    }
+    const via = getRaw(req.rawHeaders, 'via');
+    headers.push('Via', via ? `${via}, ${viaEntry(req.httpVersion, c.via)}` : viaEntry(req.httpVersion, c.via));
+    if (c.xForwardedFor) {
+      const prior = getRaw(req.rawHeaders, 'x-forwarded-for');
+      headers.push('X-Forwarded-For', prior ? `${prior}, ${record.clientAddress}` : record.clientAddress);
+    }
+    record.url = resourceUrl;
+    return { req, res, method, mode, target, resourceUrl, reqHeaders: req.headers, upstreamHeaders: headers, record };
+  }
+
+  /** Max-Forwards: 0 on TRACE/OPTIONS means this proxy answers (RFC 9110 §7.6.2). */
+  answersItself(req: IncomingMessage): boolean {
+    const m = req.method;
+    if (m !== 'TRACE' && m !== 'OPTIONS') return false;
+    const v = req.headers['max-forwards'];
+    if (v === undefined) return m === 'OPTIONS' && req.url === '*' && !this.upstream;
+    return String(v).trim() === '0';
+  }
+
+  private isSelf(u: URL): boolean {
+    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    if (port !== this.opts.listenPort()) return false;
+    const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    return this.localNames.has(host) || host.startsWith('127.');
+  }
+}
+
+export { appendListRaw };

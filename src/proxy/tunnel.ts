@@ -1,0 +1,246 @@
+/**
+ * CONNECT (RFC 9110 §9.3.6, https://www.rfc-editor.org/rfc/rfc9110#section-9.3.6): a blind TCP tunnel to
+ * host:port, or, when an interceptor wants the host, TLS terminated with larder's CA.
+ *
+ * Every error is answered before the tunnel opens (403 port/destination, 400 bad target, 502 unreachable,
+ * 504 connect timeout); once `200 Connection established` is sent, the bytes are the client's.
+ */
+import net from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Config } from '../config/load.js';
+import type { AccessRecord, CacheResult } from '../log/record.js';
+import type { Interceptor } from '../tls/intercept.js';
+
+export interface ConnectDeps {
+  config: Config;
+  /** destination check from the safety layer (deny lists, DNS pinning); returns a reason to refuse with 403, or undefined */
+  checkDestination?: (host: string, port: number) => Promise<string | undefined>;
+  /** an intercept engine, when --intercept is on */
+  interceptor?: Interceptor;
+  /** called once per CONNECT when it ends, with a record for the access log/metrics */
+  onRecord?: (record: AccessRecord) => void;
+  /** called with +1/-1 as tunnels open/close (metrics gauge) */
+  onTunnel?: (delta: 1 | -1) => void;
+}
+
+export interface ConnectTarget {
+  host: string;
+  port: number;
+}
+
+/** how long a client may keep a socket open after an error response before it is destroyed */
+const LINGER_MS = 2_000;
+
+const REASONS: Record<number, string> = {
+  200: 'Connection established',
+  400: 'Bad Request',
+  403: 'Forbidden',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+};
+
+/**
+ * Parse a CONNECT request-target: authority-form `host:port` only (RFC 9112 §3.2.3,
+ * https://www.rfc-editor.org/rfc/rfc9112#section-3.2.3); IPv6 literals in brackets. Undefined when malformed.
+ */
+export function parseConnectTarget(target: string | undefined): ConnectTarget | undefined {
+  if (target === undefined) return undefined;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(target);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  if (m[1] !== undefined) return net.isIPv6(m[1]) ? { host: m[1], port } : undefined;
+  const host = m[2]!;
+  if (host.length > 253 || host.startsWith('.') || host.includes('..')) return undefined;
+  return { host, port };
+}
+
+/** Is `port` allowed by config.connectPorts (`443`, `1000-2000`, `*`)? */
+export function isConnectPortAllowed(port: number, allowed: readonly string[]): boolean {
+  for (const p of allowed) {
+    if (p === '*') return true;
+    const dash = p.indexOf('-');
+    if (dash < 0) {
+      if (Number(p) === port) return true;
+    } else if (port >= Number(p.slice(0, dash)) && port <= Number(p.slice(dash + 1))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function authorityOf(t: ConnectTarget): string {
+  return net.isIPv6(t.host) ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+}
+
+/** Why a connect failed, in words for the 502 body, plus the error kind for the access record. */
+function describeConnectError(err: NodeJS.ErrnoException, authority: string, host: string): { status: number; text: string; kind: string } {
+  switch (err.code) {
+    case 'ECONNREFUSED': return { status: 502, text: `connection refused by ${authority}`, kind: 'refused' };
+    case 'ENOTFOUND': return { status: 502, text: `DNS lookup failed: ${host} not found`, kind: 'dns' };
+    case 'EAI_AGAIN': return { status: 502, text: `DNS lookup for ${host} failed temporarily`, kind: 'dns' };
+    case 'ECONNRESET': return { status: 502, text: `connection reset by ${authority}`, kind: 'reset' };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH': return { status: 502, text: `${authority} is unreachable`, kind: 'connect' };
+    case 'ETIMEDOUT': return { status: 504, text: `connecting to ${authority} timed out`, kind: 'timeout' };
+    default: return { status: 502, text: `cannot connect to ${authority} (${err.code ?? err.message})`, kind: 'connect' };
+  }
+}
+
+export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: Buffer, deps: ConnectDeps): void {
+  const { config } = deps;
+  const startTime = Date.now();
+  const cacheStatus = `${config.via}; fwd=bypass; detail=connect`;
+  let recorded = false;
+  let status = 0;
+  let cache: CacheResult = 'bypass';
+  let upstream: net.Socket | undefined;
+  let upstreamError: string | undefined;
+  const target = parseConnectTarget(req.url);
+
+  const record = (): void => {
+    if (recorded) return;
+    recorded = true;
+    const sock = clientSocket as Partial<net.Socket>;
+    deps.onRecord?.({
+      startTime,
+      durationMs: Date.now() - startTime,
+      clientAddress: req.socket?.remoteAddress ?? '',
+      clientPort: req.socket?.remotePort,
+      method: 'CONNECT',
+      url: req.url ?? '',
+      httpVersion: req.httpVersion,
+      status,
+      bytesSent: upstream ? upstream.bytesRead : Math.max(0, (sock.bytesWritten ?? 0)),
+      bytesReceived: upstream ? upstream.bytesWritten : Math.max(0, (sock.bytesRead ?? 0)),
+      cache,
+      cacheStatus,
+      upstreamAddress: target && upstream ? authorityOf(target) : undefined,
+      upstreamError,
+      userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : undefined,
+    });
+  };
+
+  // Errors before the tunnel opens (client gone) must never be unhandled.
+  clientSocket.on('error', () => clientSocket.destroy());
+  clientSocket.once('close', record);
+
+  const refuse = (code: number, text: string): void => {
+    if (status !== 0) return;
+    status = code;
+    cache = 'error';
+    if (clientSocket.destroyed) return;
+    const body = Buffer.from(`${text}\n`);
+    const headBytes = Buffer.from(
+      `HTTP/1.1 ${code} ${REASONS[code] ?? 'Error'}\r\n` +
+      `Cache-Status: ${cacheStatus}\r\n` +
+      'Content-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${body.length}\r\n` +
+      'Connection: close\r\n\r\n',
+    );
+    clientSocket.end(Buffer.concat([headBytes, body]));
+    // Drain whatever the client still sends and give it a moment to read the answer, then close.
+    clientSocket.resume();
+    const linger = setTimeout(() => clientSocket.destroy(), LINGER_MS);
+    linger.unref();
+    clientSocket.once('close', () => clearTimeout(linger));
+    clientSocket.once('end', () => clientSocket.destroy());
+  };
+
+  if (!target) return refuse(400, 'CONNECT needs a host:port target');
+  if (!isConnectPortAllowed(target.port, config.connectPorts)) {
+    return refuse(403, `CONNECT to port ${target.port} is not allowed (connectPorts: ${config.connectPorts.join(', ')})`);
+  }
+
+  void (async () => {
+    if (deps.checkDestination) {
+      let reason: string | undefined;
+      try {
+        reason = await deps.checkDestination(target.host, target.port);
+      } catch (err) {
+        return refuse(502, `cannot check destination ${authorityOf(target)} (${(err as Error).message ?? String(err)})`);
+      }
+      if (reason !== undefined) return refuse(403, reason);
+    }
+    if (clientSocket.destroyed) return;
+    if (deps.interceptor?.shouldIntercept(target.host)) return openIntercepted(target, deps.interceptor);
+    openBlind(target);
+  })();
+
+  const established = (): void => {
+    status = 200;
+    deps.onTunnel?.(1);
+    clientSocket.once('close', () => deps.onTunnel?.(-1));
+    clientSocket.write(`HTTP/1.1 200 Connection established\r\nCache-Status: ${cacheStatus}\r\n\r\n`);
+  };
+
+  function openIntercepted(t: ConnectTarget, interceptor: Interceptor): void {
+    established();
+    interceptor.intercept(clientSocket, head, t);
+  }
+
+  function openBlind(t: ConnectTarget): void {
+    const authority = authorityOf(t);
+    const up = net.connect({ host: t.host, port: t.port, allowHalfOpen: true });
+    upstream = up;
+    let connected = false;
+    const connectTimer = setTimeout(() => {
+      upstreamError = 'timeout';
+      up.destroy();
+      refuse(504, `connecting to ${authority} timed out after ${config.connectTimeout} ms`);
+    }, config.connectTimeout);
+    const abortEarly = (): void => { if (!connected) { clearTimeout(connectTimer); up.destroy(); } };
+    clientSocket.once('close', abortEarly);
+
+    up.once('error', (err: NodeJS.ErrnoException) => {
+      if (connected) return;
+      clearTimeout(connectTimer);
+      const d = describeConnectError(err, authority, t.host);
+      upstreamError = d.kind;
+      refuse(d.status, d.text);
+    });
+
+    up.once('connect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      clientSocket.off('close', abortEarly);
+      if (clientSocket.destroyed) { up.destroy(); return; }
+      established();
+      if (head.length > 0) up.write(head);
+      splice(clientSocket, up, config.idleTimeout, (kind) => { upstreamError ??= kind; });
+    });
+  }
+}
+
+/**
+ * Relay bytes both ways with backpressure (pipe). A side that ends its write side (FIN) has the other
+ * side's write side ended in turn (half-close); an error or close on either destroys both; no bytes in
+ * either direction for `idleMs` destroys both.
+ */
+function splice(client: Duplex, upstream: net.Socket, idleMs: number, onProblem: (kind: string) => void): void {
+  let closed = 0;
+  const destroyBoth = (): void => {
+    client.destroy();
+    upstream.destroy();
+  };
+  const idle = setTimeout(() => { onProblem('idle'); destroyBoth(); }, idleMs);
+  idle.unref();
+  const touch = (): void => { idle.refresh(); };
+
+  client.pipe(upstream);
+  upstream.pipe(client);
+  client.on('data', touch);
+  upstream.on('data', touch);
+  client.on('error', destroyBoth);
+  upstream.on('error', () => { onProblem('reset'); destroyBoth(); });
+  // A side that closed after finishing both directions (autoDestroy) leaves the other to flush what it
+  // still holds and end by itself; a side torn down early (error, destroy) takes the other with it.
+  const onClose = (side: Duplex) => (): void => {
+    if (++closed === 2) clearTimeout(idle);
+    if (!(side.readableEnded && side.writableFinished)) destroyBoth();
+  };
+  client.once('close', onClose(client));
+  upstream.once('close', onClose(upstream));
+}

@@ -1,0 +1,93 @@
+/**
+ * The proxy listener: node:http with the limits that keep a hostile or slow client from hurting others
+ * (head size and time, keep-alive idle, connection caps), clear answers to malformed input (400/408/
+ * 414/431 and the connection closed), and a graceful, bounded shutdown. It knows nothing of caching.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { Config } from '../config/load.js';
+import { rawErrorResponse } from '../proxy/errors.js';
+import { formatCacheStatus } from '../cache/status.js';
+
+export interface ListenerDeps {
+  config: Config;
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  onConnect?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** returns false to refuse a new connection (total / per-client caps) */
+  admit?: (socket: Socket) => boolean;
+  onConnection?: (delta: 1 | -1) => void;
+  onClientError?: (code: string) => void;
+}
+
+/** Map a parser error to the status larder answers with (RFC 9112 §2.2, RFC 9110 §15.5). */
+function statusForClientError(code: string | undefined): [number, string] {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW': return [431, 'request head too large'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return [408, 'request head not received in time'];
+    case 'HPE_URI_TOO_LONG': return [414, 'request target too long'];
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH': return [400, 'both Content-Length and Transfer-Encoding (request smuggling risk)'];
+    case 'HPE_INVALID_CONTENT_LENGTH': return [400, 'invalid or conflicting Content-Length'];
+    case 'HPE_INVALID_TRANSFER_ENCODING': return [400, 'invalid Transfer-Encoding (chunked must be final)'];
+    case 'HPE_INVALID_CHUNK_SIZE': return [400, 'invalid chunk size'];
+    case 'HPE_INVALID_HEADER_TOKEN': return [400, 'invalid character in a header field'];
+    case 'HPE_INVALID_METHOD': return [400, 'invalid request method'];
+    case 'HPE_INVALID_URL': return [400, 'invalid request target'];
+    case 'HPE_INVALID_VERSION': return [400, 'invalid HTTP version'];
+    case 'HPE_LF_EXPECTED': case 'HPE_CR_EXPECTED': case 'HPE_STRICT': return [400, 'malformed line ending (bare CR or LF)'];
+    default: return [400, 'malformed request'];
+  }
+}
+
+export function createListener(deps: ListenerDeps): http.Server {
+  const c = deps.config;
+  const server = http.createServer({
+    maxHeaderSize: c.maxHeaderSize,
+    requireHostHeader: true,
+    keepAliveTimeout: c.keepAliveTimeout,
+    headersTimeout: c.headersTimeout,
+    requestTimeout: 0,
+    connectionsCheckingInterval: Math.min(1000, c.headersTimeout),
+    noDelay: true,
+    insecureHTTPParser: false,
+  });
+  server.maxHeadersCount = c.maxHeaders + 1;
+  server.maxConnections = c.maxConnections;
+  server.maxRequestsPerSocket = 0;
+
+  server.on('connection', (socket: Socket) => {
+    if (deps.admit && !deps.admit(socket)) {
+      socket.destroy();
+      return;
+    }
+    deps.onConnection?.(1);
+    socket.once('close', () => deps.onConnection?.(-1));
+  });
+  server.on('request', deps.onRequest);
+  if (deps.onConnect) server.on('connect', deps.onConnect);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    deps.onClientError?.(err.code ?? 'unknown');
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason] = statusForClientError(err.code);
+    const cacheStatus = formatCacheStatus(c.via, { fwd: 'bypass', detail: status === 408 ? 'timeout' : 'bad-request' });
+    socket.end(rawErrorResponse(status, reason, undefined, cacheStatus));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
+  return server;
+}
+
+/** Stop accepting, let in-flight requests finish within timeoutMs, then cut what remains. */
+export async function shutdown(server: http.Server, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  timer.unref();
+  const idle = setInterval(() => server.closeIdleConnections(), 200);
+  idle.unref();
+  await closed;
+  clearTimeout(timer);
+  clearInterval(idle);
+}

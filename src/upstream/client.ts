@@ -1,0 +1,142 @@
+/**
+ * The upstream client: undici Agent with per-origin keep-alive pools, connect / head / idle timeouts,
+ * verified TLS, and failures turned into ProxyErrors that name the cause (502) or the timeout (504).
+ */
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import { ProxyError, upstreamFailed, upstreamTimeout } from '../proxy/errors.js';
+
+export interface UpstreamOptions {
+  connectTimeout: number;
+  upstreamTimeout: number;
+  idleTimeout: number;
+  connections: number;
+  maxResponseHeaders: number;
+  /** CA certificates trusted for upstream TLS (system + extra); undefined = Node's defaults */
+  ca?: string[];
+  /** dns.lookup-compatible resolver (destination rules pin the address here) */
+  lookup?: (hostname: string, options: object, callback: (...args: any[]) => void) => void;
+  /** maps TLS errors to a human sentence */
+  describeTlsError?: (err: unknown) => string | undefined;
+}
+
+export interface UpstreamRequest {
+  url: URL;
+  method: string;
+  /** flat raw header array, hop-by-hop already removed, Host set */
+  headers: string[];
+  body?: Readable | null;
+  signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  statusText: string;
+  /** lower-case names; repeats as arrays */
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+  /** host:port of the upstream */
+  address: string;
+  /** ms from send to response head */
+  headMs: number;
+}
+
+export class UpstreamClient {
+  private readonly agent: Agent;
+  constructor(private readonly opts: UpstreamOptions) {
+    this.agent = new Agent({
+      connections: opts.connections,
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 60_000,
+      headersTimeout: opts.upstreamTimeout,
+      bodyTimeout: opts.idleTimeout,
+      maxHeaderSize: 64 * 1024,
+      connect: {
+        timeout: opts.connectTimeout,
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        ...(opts.lookup ? { lookup: opts.lookup } : {}),
+      },
+    });
+  }
+
+  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const started = performance.now();
+    const address = `${req.url.hostname}:${req.url.port || (req.url.protocol === 'https:' ? '443' : '80')}`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.agent.request({
+        origin: req.url.origin,
+        path: `${req.url.pathname}${req.url.search}`,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: req.headers,
+        body: req.body ?? null,
+        signal: req.signal,
+        // HEAD / 304 / 204 bodies are handled by undici; we never want it to follow redirects or retry
+      });
+    } catch (err) {
+      throw this.toProxyError(err, req.url);
+    }
+    const headerCount = Object.values(res.headers).reduce((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
+    if (headerCount > this.opts.maxResponseHeaders) {
+      res.body.destroy();
+      throw upstreamFailed(`upstream ${address} sent ${headerCount} header fields (limit ${this.opts.maxResponseHeaders})`, 'invalid-response');
+    }
+    return {
+      status: res.statusCode,
+      statusText: '',
+      headers: res.headers,
+      body: res.body,
+      address,
+      headMs: performance.now() - started,
+    };
+  }
+
+  /** Classify an upstream failure. Also used for errors raised while reading the body. */
+  toProxyError(err: unknown, url: URL): ProxyError {
+    if (err instanceof ProxyError) return err;
+    const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+    const code = e.code ?? '';
+    const causeCode = e.cause?.code ?? '';
+    const host = url.host;
+    const tls = this.opts.describeTlsError?.(err);
+    if (tls) return upstreamFailed(`TLS to ${host} failed: ${tls}`, 'tls');
+    if (code === 'LARDER_DESTINATION_DENIED' || causeCode === 'LARDER_DESTINATION_DENIED') {
+      return new ProxyError(403, 'LARDER_ERR_DESTINATION', e.message ?? e.cause?.message ?? 'destination denied', 'destination-denied');
+    }
+    if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return upstreamTimeout(`connecting to ${host} timed out after ${this.opts.connectTimeout} ms`);
+    }
+    if (err instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
+      return upstreamTimeout(`${host} sent no response head within ${this.opts.upstreamTimeout} ms`);
+    }
+    if (err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_BODY_TIMEOUT') {
+      return upstreamTimeout(`${host} sent no body bytes for ${this.opts.idleTimeout} ms`);
+    }
+    const c = code || causeCode;
+    switch (c) {
+      case 'ECONNREFUSED': return upstreamFailed(`${host} refused the connection`, 'connect-refused');
+      case 'ENOTFOUND': case 'EAI_AGAIN': return upstreamFailed(`DNS lookup of ${url.hostname} failed (${c})`, 'dns');
+      case 'ECONNRESET': case 'EPIPE': case 'UND_ERR_SOCKET': return upstreamFailed(`${host} closed or reset the connection`, 'reset');
+      case 'EHOSTUNREACH': case 'ENETUNREACH': return upstreamFailed(`${host} is unreachable (${c})`, 'unreachable');
+      case 'ETIMEDOUT': return upstreamTimeout(`connecting to ${host} timed out`);
+      case 'HPE_INVALID_CONSTANT': case 'HPE_INVALID_STATUS': case 'HPE_INVALID_VERSION': case 'HPE_INVALID_HEADER_TOKEN':
+      case 'HPE_UNEXPECTED_CONTENT_LENGTH': case 'HPE_INVALID_CONTENT_LENGTH': case 'HPE_INVALID_TRANSFER_ENCODING':
+      case 'HPE_INVALID_CHUNK_SIZE': case 'HPE_HEADER_OVERFLOW': case 'UND_ERR_HEADERS_OVERFLOW': case 'HPE_LF_EXPECTED':
+      case 'HPE_CR_EXPECTED': case 'HPE_STRICT': case 'HPE_INVALID_EOF_STATE': case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+        return upstreamFailed(`${host} sent an invalid response (${c})`, 'invalid-response');
+      case 'UND_ERR_ABORTED': return upstreamFailed(`request to ${host} was aborted`, 'aborted');
+      case 'UND_ERR_INFO': case 'UND_ERR_NOT_SUPPORTED':
+        return upstreamFailed(`${host} sent a response larder does not accept (${e.message ?? c})`, 'invalid-response');
+    }
+    if (/^HPE_/.test(c) || err instanceof undiciErrors.HTTPParserError) {
+      return upstreamFailed(`${host} sent an invalid response (${c || 'parse error'})`, 'invalid-response');
+    }
+    if (err instanceof undiciErrors.SocketError) return upstreamFailed(`${host} closed or reset the connection`, 'reset');
+    return upstreamFailed(`request to ${host} failed: ${e.message ?? String(err)}`, 'upstream-error');
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close().catch(() => this.agent.destroy());
+  }
+}
