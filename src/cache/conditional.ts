@@ -122,8 +122,9 @@ const NOT_UPDATED = new Set([
  * §3.2): every field in the 304 replaces the stored field of the same name (all its lines), except
  * Content-Length, hop-by-hop fields (including those listed in the 304's Connection), proxy fields and
  * Content-Range. The stored body is kept byte for byte, so Content-Type / Content-Encoding updates are
- * taken as the origin sends them. A stored Age is dropped when the 304 has none: the age of the refreshed
- * response is that of the 304 (it is recomputed from the 304's Date/Age).
+ * taken as the origin sends them. A stored Age or Date is dropped when the 304 has none: the age of the
+ * refreshed response is that of the 304 (makeStoredPolicy then measures from the response time; the
+ * engine should add a Date to a stored response that lacks one, RFC 9110 §6.6.1).
  */
 export function updateHeaders(stored: [string, string][], res304: Headers): [string, string][] {
   const connection = (joinedValue(res304, 'connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -133,7 +134,9 @@ export function updateHeaders(stored: [string, string][], res304: Headers): [str
     if (value === undefined || NOT_UPDATED.has(lower) || connection.includes(lower)) continue;
     updates.set(lower, Array.isArray(value) ? value : [value]);
   }
+  // Age and Date describe the 304 now: stale ones from the stored response would make it look old
   if (!updates.has('age')) updates.set('age', []);
+  if (!updates.has('date')) updates.set('date', []);
   const out: [string, string][] = [];
   const placed = new Set<string>();
   for (const [name, value] of stored) {

@@ -186,7 +186,8 @@ export function makeStoredPolicy(res: ResponseInfo, requestTime: number, respons
     immutable: cc.has('immutable') || fresh.immutable,
   };
   if (fresh.rule !== undefined) policy.rule = fresh.rule;
-  if (opts.rule?.offlineOverride && fresh.rule !== undefined) policy.offlineOverride = true;
+  // a matched rule's offline override applies whatever set the freshness (it exists for must-revalidate / no-cache)
+  if (opts.rule?.offlineOverride) policy.offlineOverride = true;
   return policy;
 }
 

@@ -73,8 +73,9 @@ test('§3.2 Content-Length, hop-by-hop, Connection-listed, proxy fields and Cont
   assert.deepEqual(out, [['Content-Length', '10'], ['X-Keep', 'old']]);
 });
 
-test('§4.3.4 the stored Age is replaced by the 304 Age, or dropped when it has none', () => {
-  assert.deepEqual(updateHeaders([['Age', '100'], ['X', '1']], {}), [['X', '1']]);
+test('§4.3.4 the stored Age and Date are replaced by the 304 ones, or dropped when it has none', () => {
+  assert.deepEqual(updateHeaders([['Age', '100'], ['Date', LM], ['X', '1']], {}), [['X', '1']]);
+  assert.deepEqual(updateHeaders([['Date', LM]], { date: LATER }), [['Date', LATER]]);
   assert.deepEqual(updateHeaders([['Age', '100']], { age: '5' }), [['Age', '5']]);
 });
 

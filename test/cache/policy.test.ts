@@ -183,6 +183,9 @@ test('§4.2.2 a refresh rule clamps the Last-Modified fraction between min and m
   assert.equal(p.freshnessLifetime, 60);
   assert.equal(p.rule, 'debs');
   assert.equal(p.offlineOverride, true);
+  // the offline override is kept even when the response's own freshness wins
+  assert.equal(stored({ 'cache-control': 'max-age=5, must-revalidate' }, 200, withRule).offlineOverride, true);
+  assert.equal(stored({ 'cache-control': 'max-age=5' }).offlineOverride, undefined);
   // explicit freshness wins over a rule
   const explicit = stored({ 'cache-control': 'max-age=5' }, 200, withRule);
   assert.equal(explicit.freshnessLifetime, 5);
