@@ -29,9 +29,12 @@ function build(year: number, month: string, day: number, h: string, m: string, s
   const second = Number(s);
   // second = 60 is allowed by the grammar for leap seconds; Date.UTC rolls it into the next minute
   if (mon < 0 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
-  const daysInMonth = new Date(Date.UTC(year, mon + 1, 0)).getUTCDate();
-  if (day > daysInMonth) return undefined;
-  const ms = Date.UTC(year, mon, day, hour, minute, second);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999
+  const d = new Date(0);
+  d.setUTCFullYear(year, mon, day);
+  if (d.getUTCMonth() !== mon) return undefined; // day beyond the end of the month (e.g. 30 Feb)
+  d.setUTCHours(hour, minute, second, 0);
+  const ms = d.getTime();
   return Number.isFinite(ms) ? ms : undefined;
 }
 

@@ -49,6 +49,10 @@ test('§5.6.7 dates past 2038 are parsed', () => {
   assert.equal(parseHttpDate('Fri, 01 Jan 2100 00:00:00 GMT'), Date.UTC(2100, 0, 1));
 });
 
+test('§5.6.7 four-digit years below 100 are not shifted into the 1900s', () => {
+  assert.equal(new Date(parseHttpDate('Mon, 01 Jan 0094 00:00:00 GMT')!).getUTCFullYear(), 94);
+});
+
 test('formatHttpDate produces IMF-fixdate and round-trips', () => {
   assert.equal(formatHttpDate(T), 'Sun, 06 Nov 1994 08:49:37 GMT');
   const now = Math.floor(Date.now() / 1000) * 1000;
