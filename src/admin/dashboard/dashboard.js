@@ -64,7 +64,8 @@
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
       scales: { x: { time: true } },
-      axes: [{}, { values: (u, vals) => vals.map(axisFormat), size: 70 }],
+      // x: ticks at whole seconds or more (the points are one per second)
+      axes: [{ incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] }, { values: (u, vals) => vals.map(axisFormat), size: 86 }],
       series: [{}, ...seriesOpts.map((s) => ({ label: s.label, stroke: s.color, width: 2, fill: s.fill, value: (u, v) => (v === null ? '–' : axisFormat(v)), points: { show: false } }))],
     };
     const chart = new uPlot(opts, [[], ...seriesOpts.map(() => [])], el);
