@@ -7,6 +7,7 @@ import { formatHttpDate, parseHttpDate } from '../../src/cache/http-date.js';
 import { primaryKey } from '../../src/cache/key.js';
 import { variantId } from '../../src/cache/vary.js';
 import { parseEntityTagList } from '../../src/cache/conditional.js';
+import { decideUse, makeStoredPolicy, ttl } from '../../src/cache/policy.js';
 
 const RUNS = { numRuns: 500 };
 
@@ -56,7 +57,7 @@ test('parseEntityTagList never throws', () => {
   }), RUNS);
 });
 
-const host = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}(\.[a-z]{2,5}){1,2}$/);
+const host = fc.stringMatching(/^[a-z][a-z0-9]{0,10}(\.[a-z]{2,5}){1,2}$/);
 const segment = fc.stringMatching(/^[A-Za-z0-9_~-]{1,8}$/);
 const path = fc.array(segment, { maxLength: 4 }).map((s) => '/' + s.join('/'));
 const query = fc.option(fc.array(fc.tuple(segment, segment), { minLength: 1, maxLength: 3 })
@@ -92,5 +93,17 @@ test('variantId: different value vectors never collide', () => {
     const nb = names.slice(0, b.length);
     fc.pre(JSON.stringify(a) !== JSON.stringify(b));
     assert.notEqual(variantId(na, a), variantId(nb, b));
+  }), RUNS);
+});
+
+test('decideUse: without request directives, a max-age response is served exactly while ttl > 0', () => {
+  const opts = { shareSetCookie: false, heuristicPercent: 10, heuristicMaxSeconds: 86400 };
+  const now0 = Date.UTC(2024, 0, 1);
+  fc.assert(fc.property(fc.nat(100000), fc.nat(1000), fc.nat(200000), (maxAge, age, elapsed) => {
+    const p = makeStoredPolicy({ status: 200, headers: { 'cache-control': `max-age=${maxAge}`, age: String(age), date: formatHttpDate(now0) } }, now0, now0, opts);
+    const now = now0 + elapsed * 1000;
+    const d = decideUse(p, {}, now);
+    assert.equal(d.action === 'serve', ttl(p, now) > 0);
+    assert.equal(ttl(p, now), maxAge - age - elapsed);
   }), RUNS);
 });
