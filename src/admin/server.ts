@@ -63,7 +63,8 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminHandle> {
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new Error(`admin listener ${adminHost}:${adminPort}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.code ?? err.message}`));
+      const message = `admin listener ${adminHost}:${adminPort}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.code ?? err.message}`;
+      reject(Object.assign(new Error(message), { code: err.code }));
     };
     server.once('error', onError);
     server.listen({ host: adminHost, port: adminPort }, () => {
