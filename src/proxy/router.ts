@@ -47,6 +47,7 @@ export class Router {
     let hostLines = 0;
     for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hostLines++;
     if (hostLines > 1) throw badRequest('more than one Host header field (RFC 9112 §3.2)');
+    if (hostLines === 0 && req.httpVersion !== '1.0') throw badRequest('HTTP/1.1 request without a Host header field (RFC 9112 §3.2)');
 
     const intercepted = this.opts.interceptTargetOf?.(req.socket);
     let mode: RouteMode;

@@ -43,7 +43,7 @@ export function createListener(deps: ListenerDeps): http.Server {
   const c = deps.config;
   const server = http.createServer({
     maxHeaderSize: c.maxHeaderSize,
-    requireHostHeader: true,
+    requireHostHeader: false, // checked by the router, so the 400 carries larder's reason and Cache-Status
     keepAliveTimeout: c.keepAliveTimeout,
     headersTimeout: c.headersTimeout,
     requestTimeout: 0,
