@@ -23,6 +23,7 @@ import { validatorsFor, selectedBy304, updateHeaders } from './conditional.js';
 import { primaryKey } from './key.js';
 import { varyFieldNames, normaliseFieldValue, variantId, variantMatches } from './vary.js';
 import { invalidationTargets } from './invalidation.js';
+import { formatHttpDate } from './http-date.js';
 
 export interface EngineEvents {
   collapsed?(): void;
@@ -225,7 +226,7 @@ export class CacheEngine {
     try {
       return this.deps.store.write({
         key, variant, vary: names, varyValues: values, status: up.status,
-        headers: objectToPairs(up.headers), policy, storedAt: Date.now(), expectedSize,
+        headers: withDate(objectToPairs(up.headers), policy.responseTime), policy, storedAt: Date.now(), expectedSize,
       });
     } catch {
       return undefined;
@@ -467,6 +468,12 @@ export class CacheEngine {
     }
     return 0;
   }
+}
+
+/** RFC 9110 §6.6.1: a cache that stores a response without Date adds one (the time it was received). */
+function withDate(pairs: [string, string][], responseTime: number): [string, string][] {
+  if (pairs.some(([n]) => n.toLowerCase() === 'date')) return pairs;
+  return [...pairs, ['Date', formatHttpDate(responseTime)]];
 }
 
 /** The request body to forward, if the client sent one. */

@@ -139,7 +139,10 @@ function freshness(res: ResponseInfo, cc: Directives, responseTime: number, opts
   const lmAge = lastModified !== undefined && lastModified <= dateValue ? (dateValue - lastModified) / 1000 : undefined;
   const rule = opts.rule;
   if (rule) {
-    if (rule.immutable) return { lifetime: rule.maxSeconds, heuristic: true, rule: rule.name, immutable: true };
+    // an immutable rule pins content-addressed files; a 404 or 410 for such a URL (a mirror still syncing)
+    // must not be pinned with them: other statuses get the rule's minimum
+    if (rule.immutable && (res.status === 200 || res.status === 203)) return { lifetime: rule.maxSeconds, heuristic: true, rule: rule.name, immutable: true };
+    if (rule.immutable) return { lifetime: rule.minSeconds, heuristic: true, rule: rule.name, immutable: false };
     const fromLm = lmAge === undefined ? rule.minSeconds : (lmAge * rule.percent) / 100;
     const lifetime = Math.floor(Math.min(rule.maxSeconds, Math.max(rule.minSeconds, fromLm)));
     return { lifetime, heuristic: true, rule: rule.name, immutable: false };
