@@ -1,0 +1,117 @@
+/**
+ * TieredStore: memory in front of a disk store. Lookups try memory first; a disk hit small enough is
+ * promoted into memory the first time its body is read (the body is read once and handed to both).
+ * Writes go to disk and, when the body fits the memory tier, to memory too; invalidations hit both.
+ */
+import { CONTIGUOUS_LIMIT, sliceRange } from './body.js';
+import type { MemoryStore } from './memory.js';
+import type { BodySource, ByteRange, EntryInit, EntryMeta, EntryWriter, Store, StoreStats } from './types.js';
+
+/** Largest body promoted from disk into memory on a read. */
+export const PROMOTE_LIMIT = CONTIGUOUS_LIMIT;
+
+export class TieredStore implements Store {
+  readonly tier = 'tiered';
+
+  constructor(
+    readonly memory: MemoryStore,
+    readonly disk: Store,
+  ) {}
+
+  lookup(key: string): Promise<EntryMeta[]> {
+    const hot = this.memory.lookupSync(key);
+    if (hot.length > 0) return Promise.resolve(hot);
+    return this.disk.lookup(key);
+  }
+
+  async read(meta: EntryMeta, range?: ByteRange): Promise<BodySource | undefined> {
+    if (this.memory.has(meta)) {
+      const body = await this.memory.read(meta, range);
+      if (body !== undefined) return body;
+    }
+    if (meta.size > PROMOTE_LIMIT || meta.size > this.memory.maxObjectSize) return this.disk.read(meta, range);
+    const body = await this.disk.read(meta);
+    if (body === undefined) return undefined;
+    if (!Buffer.isBuffer(body)) {
+      body.destroy();
+      return this.disk.read(meta, range);
+    }
+    try {
+      // the disk store verified length and digest; the buffer is ours, insert it without a copy
+      this.memory.insert(structuredClone({ ...meta, size: body.length }), body);
+    } catch {
+      // larger than the memory budget: serve from disk only
+    }
+    return sliceRange(body, range);
+  }
+
+  write(init: EntryInit): EntryWriter {
+    const disk = this.disk.write(init);
+    const fits = init.expectedSize === undefined || init.expectedSize <= this.memory.maxObjectSize;
+    let mem: EntryWriter | undefined = fits ? this.memory.write(init) : undefined;
+    return {
+      write: (chunk: Buffer) => {
+        if (mem !== undefined) {
+          const r = mem.write(chunk);
+          if (r instanceof Promise) {
+            r.catch(() => {});
+            mem = undefined; // too large for memory: keep it on disk only
+          }
+        }
+        return disk.write(chunk);
+      },
+      commit: async () => {
+        let meta: EntryMeta;
+        try {
+          meta = await disk.commit();
+        } catch (err) {
+          mem?.abort();
+          throw err;
+        }
+        if (mem !== undefined) await mem.commit().catch(() => {});
+        return meta;
+      },
+      abort: () => {
+        mem?.abort();
+        disk.abort();
+      },
+    };
+  }
+
+  async update(meta: EntryMeta): Promise<void> {
+    await Promise.all([this.memory.update(meta), this.disk.update(meta)]);
+  }
+
+  async delete(key: string, variant?: string): Promise<number> {
+    const [m, d] = await Promise.all([this.memory.delete(key, variant), this.disk.delete(key, variant)]);
+    return Math.max(m, d);
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const [m, d] = await Promise.all([this.memory.deletePrefix(prefix), this.disk.deletePrefix(prefix)]);
+    return Math.max(m, d);
+  }
+
+  /** Combined view: everything in memory is also on disk, so counts and bytes are the disk's. */
+  stats(): StoreStats {
+    const m = this.memory.stats();
+    const d = this.disk.stats();
+    return {
+      tier: this.tier,
+      objects: d.objects,
+      bytes: d.bytes,
+      budget: d.budget,
+      evictions: m.evictions + d.evictions,
+      hits: m.hits + d.hits,
+      misses: d.misses,
+    };
+  }
+
+  tierStats(): StoreStats[] {
+    return [this.memory.stats(), this.disk.stats()];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.memory.close(), this.disk.close()]);
+  }
+}
