@@ -243,7 +243,9 @@ export function decideUse(p: StoredPolicy, reqHeaders: Headers, now: number): Us
   // request max-age: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1.1 (invalid value → 0, the safe reading)
   if (cc.has('max-age') && !(p.immutable && fresh)) {
     const maxAge = deltaSeconds(cc.get('max-age')) ?? 0;
-    if (age > maxAge) return { action: 'revalidate', reason: 'request-max-age' };
+    // compared with the unrounded age: a response some milliseconds old is older than max-age=0 (a reload)
+    const preciseAge = p.correctedInitialAge + Math.max(0, (now - p.responseTime) / 1000);
+    if (preciseAge > maxAge) return { action: 'revalidate', reason: 'request-max-age' };
   }
   // request min-fresh: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1.3
   if (cc.has('min-fresh')) {
