@@ -33,7 +33,6 @@ export interface Config {
   port: number;
   host: string;
   config?: string;
-  workers: number;
   shutdownTimeout: number;
   upstream?: string;
   upstreamHost?: string;
@@ -90,7 +89,6 @@ export interface Config {
   maxConnectionsPerClient: number;
   maxRequestBody: number;
   maxResponseHeaders: number;
-  redis?: string;
 }
 
 export function camelToKebab(key: string): string {

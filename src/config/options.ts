@@ -42,7 +42,6 @@ export const OPTIONS: readonly OptionSpec[] = [
   o({ group: 'Listener', key: 'port', type: 'int', default: 3128, help: 'proxy port', short: 'p' }),
   o({ group: 'Listener', key: 'host', type: 'string', default: '127.0.0.1', help: 'address to listen on' }),
   o({ group: 'Listener', key: 'config', type: 'string', default: undefined, help: 'YAML config file', short: 'c' }),
-  o({ group: 'Listener', key: 'workers', type: 'int', default: 1, help: 'worker processes (0 = one per core)' }),
   o({ group: 'Listener', key: 'shutdownTimeout', type: 'duration', default: 10_000, help: 'how long in-flight requests may run after SIGTERM' }),
   // routing
   o({ group: 'Routing', key: 'upstream', type: 'string', default: undefined, help: 'reverse proxy: origin for origin-form requests (http://host:port)' }),
@@ -106,8 +105,6 @@ export const OPTIONS: readonly OptionSpec[] = [
   o({ group: 'Safety', key: 'maxConnectionsPerClient', type: 'int', default: 2_500, help: 'client connections per address' }),
   o({ group: 'Safety', key: 'maxRequestBody', type: 'size', default: 0, help: 'request body bytes (413 beyond, 0 = unlimited)' }),
   o({ group: 'Safety', key: 'maxResponseHeaders', type: 'int', default: 200, help: 'upstream response header fields (502 beyond)' }),
-  // redis (fleet tier, later)
-  o({ group: 'Store', key: 'redis', type: 'string', default: undefined, help: 'Redis URL for a shared tier (redis://host:port)' }),
 ];
 
 export const OPTION_BY_KEY = new Map(OPTIONS.map((s) => [s.key, s]));
