@@ -167,14 +167,19 @@ export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: 
     if (clientSocket.destroyed) return;
     if (deps.interceptor?.shouldIntercept(target.host)) return openIntercepted(target, deps.interceptor);
     openBlind(target);
-  })();
+  })().catch((err: unknown) => {
+    // A bug, not a network condition: answer if we still can, never leave the socket hanging.
+    if (status === 0) refuse(500, 'internal error while opening the tunnel');
+    else clientSocket.destroy();
+    upstreamError ??= `internal: ${(err as Error)?.message ?? String(err)}`;
+  });
 
-  const established = (): void => {
+  function established(): void {
     status = 200;
     deps.onTunnel?.(1);
     clientSocket.once('close', () => deps.onTunnel?.(-1));
     clientSocket.write(`HTTP/1.1 200 Connection established\r\nCache-Status: ${cacheStatus}\r\n\r\n`);
-  };
+  }
 
   function openIntercepted(t: ConnectTarget, interceptor: Interceptor): void {
     established();
