@@ -333,3 +333,29 @@ test('an upstream reset tears down the client side', async () => {
     await origin.close();
   }
 });
+
+test('bytes the client sent right behind the CONNECT head reach the origin', async () => {
+  let received = '';
+  const origin = await tcpServer((s) => {
+    s.on('data', (d: Buffer) => {
+      received += d.toString();
+      if (received.includes('early bytes')) s.end('seen');
+    });
+  });
+  const proxy = await startProxy();
+  try {
+    const sock = net.connect(proxy.port, '127.0.0.1');
+    const target = `127.0.0.1:${origin.port}`;
+    sock.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\nearly bytes`);
+    const all = await new Promise<string>((resolve) => {
+      let text = '';
+      sock.on('data', (d: Buffer) => { text += d.toString(); });
+      sock.once('end', () => { sock.destroy(); resolve(text); });
+    });
+    assert.match(all, /^HTTP\/1\.1 200 Connection established\r\n[\s\S]*\r\n\r\nseen$/);
+    assert.equal(received, 'early bytes');
+  } finally {
+    await proxy.close();
+    await origin.close();
+  }
+});

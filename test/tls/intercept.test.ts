@@ -6,6 +6,7 @@ import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { Agent, ProxyAgent, fetch, request } from 'undici';
 import { makeConfig } from '../../src/config/load.js';
+import type { AccessRecord } from '../../src/log/record.js';
 import { handleConnect } from '../../src/proxy/tunnel.js';
 import { loadOrCreateCa, type CaMaterial } from '../../src/tls/ca.js';
 import { Interceptor, interceptTargetOf, matchHostPattern } from '../../src/tls/intercept.js';
@@ -49,6 +50,8 @@ interface Setup {
   seen: string[];
   /** CONNECT requests received */
   connects: () => number;
+  records: AccessRecord[];
+  tunnels: number[];
   close: () => Promise<void>;
 }
 
@@ -80,7 +83,10 @@ async function setup(): Promise<Setup> {
   const interceptor = new Interceptor({ minter: new LeafMinter(ca), hosts: [], skip: ['127.0.0.1'], server, handshakeTimeout: 2_000 });
   const config = makeConfig({ connectPorts: ['*'] });
   let connects = 0;
-  server.on('connect', (req, sock, head) => { connects++; handleConnect(req, sock, head, { config, interceptor }); });
+  const records: AccessRecord[] = [];
+  const tunnels: number[] = [];
+  const deps = { config, interceptor, onRecord: (r: AccessRecord) => records.push(r), onTunnel: (d: number) => tunnels.push(d) };
+  server.on('connect', (req, sock, head) => { connects++; handleConnect(req, sock, head, deps); });
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -93,6 +99,8 @@ async function setup(): Promise<Setup> {
     interceptor,
     seen,
     connects: () => connects,
+    records,
+    tunnels,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
@@ -122,6 +130,12 @@ test('curl trusting larder\'s CA gets the origin\'s body through an intercepting
     assert.match(r.stdout, /origin says hi to \/second$/);
     assert.deepEqual(s.seen, [`${base}/a/b?c=1`, `${base}/second`]);
     assert.equal(s.connects(), 1, 'the second request reused the intercepted keep-alive connection');
+    const deadline = Date.now() + 3_000;
+    while (s.records.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(s.records.length, 1, 'the CONNECT is recorded once the client closes');
+    assert.equal(s.records[0]!.status, 200);
+    assert.equal(s.records[0]!.url, `localhost:${s.origin.port}`);
+    assert.deepEqual(s.tunnels, [1, -1]);
   } finally {
     await s.close();
   }
