@@ -199,7 +199,7 @@ export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: 
     const abortEarly = (): void => { if (!connected) { clearTimeout(connectTimer); up.destroy(); } };
     clientSocket.once('close', abortEarly);
 
-    up.once('error', (err: NodeJS.ErrnoException) => {
+    up.on('error', (err: NodeJS.ErrnoException) => {
       if (connected) return;
       clearTimeout(connectTimer);
       const d = describeConnectError(err, authority, t.host);
