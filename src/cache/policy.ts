@@ -284,7 +284,9 @@ export function canServeStaleOnError(p: StoredPolicy, reqHeaders: Headers, now: 
   // The client asked for validation (no-cache) and gave no stale-if-error of its own: honour it.
   if (cc.has('no-cache') && !cc.has('stale-if-error')) return false;
   if (p.freshnessLifetime > age) return true; // still fresh: it was only being revalidated at the client's request
-  return staleness <= Math.max(requestWindow, p.staleIfError, graceSeconds);
+  // a window of 0 means no permission at all (an entry 0 s past its lifetime is stale all the same)
+  const window = Math.max(requestWindow, p.staleIfError, graceSeconds);
+  return window > 0 && staleness <= window;
 }
 
 /** only-if-cached: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1.7 */
