@@ -249,6 +249,7 @@ export class CacheEngine {
 
   /** Serve a stored entry; false when its body vanished meanwhile (the caller then treats it as a miss). */
   private async serve(ex: Exchange, entry: EntryMeta, params: CacheStatusParams, now: number, stale: boolean, unvalidated: boolean): Promise<boolean> {
+    if (!params.detail && entry.policy.rule) params = { ...params, detail: `rule:${entry.policy.rule}` };
     const cacheStatus = formatCacheStatus(this.name, params);
     ex.record.cacheStatus = cacheStatus;
     ex.record.cache = cacheResultOf(params, stale);
