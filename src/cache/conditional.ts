@@ -3,7 +3,7 @@
  * own preconditions against a stored response.
  * https://www.rfc-editor.org/rfc/rfc9111#section-4.3 and https://www.rfc-editor.org/rfc/rfc9110#section-13
  */
-import { firstValue, joinedValue, storedToHeaders, type Headers } from './cache-control.js';
+import { firstValue, joinedValue, parseCacheControl, storedToHeaders, type Headers } from './cache-control.js';
 import { parseHttpDate } from './http-date.js';
 
 export interface EntityTag { weak: boolean; opaque: string }
@@ -125,8 +125,13 @@ const NOT_UPDATED = new Set([
  * taken as the origin sends them. A stored Age or Date is dropped when the 304 has none: the age of the
  * refreshed response is that of the 304 (makeStoredPolicy then measures from the response time; the
  * engine should add a Date to a stored response that lacks one, RFC 9110 §6.6.1).
+ *
+ * Set-Cookie in a 304 is addressed to the client whose request was validated: it is copied into the
+ * stored response only when that response is explicitly shareable (Cache-Control: public, after the update)
+ * or `shareSetCookie` is on — otherwise every later client would receive it (DESIGN invariant 6, the same
+ * rule canStore() applies to a 200). The engine may add it to the validating client's own response.
  */
-export function updateHeaders(stored: [string, string][], res304: Headers): [string, string][] {
+export function updateHeaders(stored: [string, string][], res304: Headers, opts: { shareSetCookie?: boolean } = {}): [string, string][] {
   const connection = (joinedValue(res304, 'connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   const updates = new Map<string, string[]>();
   for (const [name, value] of Object.entries(res304)) {
@@ -134,6 +139,7 @@ export function updateHeaders(stored: [string, string][], res304: Headers): [str
     if (value === undefined || NOT_UPDATED.has(lower) || connection.includes(lower)) continue;
     updates.set(lower, Array.isArray(value) ? value : [value]);
   }
+  if (updates.has('set-cookie') && !opts.shareSetCookie && !setCookieShareable(stored, updates)) updates.delete('set-cookie');
   // Age and Date describe the 304 now: stale ones from the stored response would make it look old
   if (!updates.has('age')) updates.set('age', []);
   if (!updates.has('date')) updates.set('date', []);
@@ -154,6 +160,12 @@ export function updateHeaders(stored: [string, string][], res304: Headers): [str
     for (const v of values) out.push([name, v]);
   }
   return out;
+}
+
+/** Is the response, after the update, marked public (so a Set-Cookie in it may be shared)? */
+function setCookieShareable(stored: [string, string][], updates: Map<string, string[]>): boolean {
+  const cc = updates.get('cache-control') ?? stored.filter(([n]) => n.toLowerCase() === 'cache-control').map(([, v]) => v);
+  return parseCacheControl(cc).has('public');
 }
 
 /**

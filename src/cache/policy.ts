@@ -180,8 +180,11 @@ export function makeStoredPolicy(res: ResponseInfo, requestTime: number, respons
     heuristic: fresh.heuristic,
     // must-revalidate §5.2.2.2, proxy-revalidate §5.2.2.8, s-maxage implies proxy-revalidate §5.2.2.10
     mustRevalidate: cc.has('must-revalidate') || cc.has('proxy-revalidate') || cc.has('s-maxage'),
-    // unqualified no-cache (§5.2.2.4); a qualified one with no field names counts as unqualified
-    noCache: noCacheArg !== undefined && fieldNames(noCacheArg).length === 0,
+    // unqualified no-cache (§5.2.2.4); a qualified one with no field names counts as unqualified.
+    // Also set when the headers are no longer storable by a shared cache (private, or no-store without
+    // must-understand): canStore() refuses those up front, so they only get here when a 304 or a HEAD
+    // updated a stored response (§4.3.4) — then it is never reused without asking the origin again.
+    noCache: (noCacheArg !== undefined && fieldNames(noCacheArg).length === 0) || unshareable(cc),
     // RFC 5861 §3 and §4 (https://www.rfc-editor.org/rfc/rfc5861)
     staleWhileRevalidate: deltaSeconds(cc.get('stale-while-revalidate')) ?? 0,
     staleIfError: deltaSeconds(cc.get('stale-if-error')) ?? 0,
@@ -192,6 +195,11 @@ export function makeStoredPolicy(res: ResponseInfo, requestTime: number, respons
   // a matched rule's offline override applies whatever set the freshness (it exists for must-revalidate / no-cache)
   if (opts.rule?.offlineOverride) policy.offlineOverride = true;
   return policy;
+}
+
+/** Headers a shared cache must not store (https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.7, §5.2.2.5, §5.2.2.3). */
+function unshareable(cc: Directives): boolean {
+  return cc.has('private') || (cc.has('no-store') && !cc.has('must-understand'));
 }
 
 /** current_age in whole seconds: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3 */

@@ -123,3 +123,16 @@ test('RFC 9110 §13.1.4 If-Unmodified-Since fails when modified later; ignored w
 test('RFC 9110 §13.2.1 preconditions are ignored for non-2xx stored responses', () => {
   assert.equal(evaluatePreconditions('GET', { 'if-none-match': '*' }, STORED, 404), 'proceed');
 });
+
+test('§4.3.4 a Set-Cookie in a 304 is not copied into the shared stored response unless it is public or sharing is on', () => {
+  const stored: [string, string][] = [['Cache-Control', 'max-age=1'], ['ETag', '"a"']];
+  const out = updateHeaders(stored, { 'cache-control': 'max-age=60', 'set-cookie': ['session=secret'] });
+  assert.equal(out.some(([n]) => n.toLowerCase() === 'set-cookie'), false);
+  assert.deepEqual(out.find(([n]) => n.toLowerCase() === 'cache-control'), ['Cache-Control', 'max-age=60']);
+  // public after the update (from the 304 or kept from the stored response), or the operator allows it
+  assert.ok(updateHeaders(stored, { 'cache-control': 'public, max-age=60', 'set-cookie': 'a=b' }).some(([n, v]) => n === 'set-cookie' && v === 'a=b'));
+  assert.ok(updateHeaders([['Cache-Control', 'public, max-age=1']], { 'set-cookie': 'a=b' }).some(([n]) => n === 'set-cookie'));
+  assert.ok(updateHeaders(stored, { 'set-cookie': 'a=b' }, { shareSetCookie: true }).some(([n]) => n === 'set-cookie'));
+  // the 304's Cache-Control replaces the stored one: without public in it, the cookie is not shared
+  assert.equal(updateHeaders([['Cache-Control', 'public, max-age=1']], { 'cache-control': 'max-age=60', 'set-cookie': 'a=b' }).some(([n]) => n === 'set-cookie'), false);
+});

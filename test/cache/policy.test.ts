@@ -258,6 +258,17 @@ test('§5.2.2.4 no-cache without field names always revalidates; with field name
   assert.deepEqual(noCacheFieldNames({ headers: { 'cache-control': 'no-cache="Set-Cookie, X-A"' } }), ['set-cookie', 'x-a']);
 });
 
+test('§4.3.4 headers updated to private or no-store (by a 304) are never reused without validation', () => {
+  // canStore() refuses these; a 304 can still bring them onto a stored response
+  for (const cc of ['private, max-age=3600', 'max-age=3600, no-store', 'private="x", max-age=3600']) {
+    const p = stored({ 'cache-control': cc });
+    assert.equal(p.noCache, true, cc);
+    assert.equal(decideUse(p, {}, NOW).action, 'revalidate', cc);
+  }
+  // must-understand with an understood status makes no-store ignorable (§5.2.2.3): still reusable
+  assert.equal(stored({ 'cache-control': 'must-understand, no-store, max-age=3600' }).noCache, false);
+});
+
 test('RFC 5861 stale-while-revalidate and stale-if-error are recorded; RFC 8246 immutable too', () => {
   const p = stored({ 'cache-control': 'max-age=1, stale-while-revalidate=30, stale-if-error=600, immutable' });
   assert.equal(p.staleWhileRevalidate, 30);

@@ -115,7 +115,8 @@ export async function startHarness(overrides: Partial<Config> = {}): Promise<Har
     for (const [n, v] of step.responseHeaders ?? []) flat.push(n, materialise(v, r.base));
     const body = bodyOf(r, i, step);
     const withBody = body !== null && req.method !== 'HEAD' && status !== 204 && status !== 304;
-    if (withBody && !flat.some((n, k) => k % 2 === 0 && n.toLowerCase() === 'content-length')) flat.push('Content-Length', String(Buffer.byteLength(body)));
+    const framed = (name: string) => flat.some((n, k) => k % 2 === 0 && n.toLowerCase() === name);
+    if (withBody && !framed('content-length') && !framed('transfer-encoding')) flat.push('Content-Length', String(Buffer.byteLength(body)));
     res.writeHead(status, flat);
     res.end(withBody ? body : undefined);
   }

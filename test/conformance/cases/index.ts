@@ -6,10 +6,11 @@ import { ageCases, statusCases } from './age-status.js';
 import { conditionalCases, update304Cases } from './conditional.js';
 import { invalidationCases, varyCases } from './invalidation-vary.js';
 import { headerCases, partialCases, staleCases, methodCases, otherCases } from './other.js';
+import { probeCases } from './probes.js';
 
 export const allCases: Case[] = [
   ...freshnessCases, ...cacheControlCases, ...ageCases, ...statusCases, ...conditionalCases, ...update304Cases,
-  ...invalidationCases, ...varyCases, ...headerCases, ...partialCases, ...staleCases, ...methodCases, ...otherCases,
+  ...invalidationCases, ...varyCases, ...headerCases, ...partialCases, ...staleCases, ...methodCases, ...otherCases, ...probeCases,
 ];
 
 const seen = new Set<string>();
