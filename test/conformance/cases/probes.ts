@@ -70,4 +70,43 @@ export const probeCases: Case[] = [
     { requestHeaders: [['Foo', '3'], ['Bar', 'a']], expect: 'cached' }] },
   { id: 'stale-500-must-revalidate', group: 'stale', kind: 'optimal', name: 'a must-revalidate entry whose origin answers 500 passes the 500 on', steps: [
     { responseHeaders: [cc('max-age=1, must-revalidate')] }, { pause: PAUSE, status: 500, responseHeaders: [], expectStatus: 500 }] },
+  // parsing edges
+  reuse('cc-parse', 'optimal', 'freshness-max-age-empty-members', 'empty list members are ignored', [cc(',, max-age=3600 ,,')], 'cached'),
+  reuse('cc-parse', 'optimal', 'freshness-max-age-dup-same', 'a repeated identical max-age is fine', [cc('max-age=3600, max-age=3600')], 'cached'),
+  reuse('cc-parse', 'required', 'cc-resp-s-maxage-private', 's-maxage does not override private', [cc('private, s-maxage=3600')], 'not_cached'),
+  reuse('cc-parse', 'required', 'cc-resp-no-cache-expires', 'no-cache with a future Expires still revalidates', [cc('no-cache'), ['Expires', { fromNow: 3600 }]], 'not_cached'),
+  reuse('cc-request', 'required', 'ccreq-max-stale-invalid', 'an invalid request max-stale does not allow stale', [cc('max-age=1')], 'not_cached', PAUSE, { requestHeaders: [cc('max-stale=abc')] }),
+  reuse('freshness', 'required', 'freshness-expires-minus-one', 'Expires: -1 is already expired', [['Expires', '-1']], 'not_cached'),
+  reuse('freshness', 'required', 'freshness-expires-epoch', 'Expires at the epoch is expired', [['Expires', 'Thu, 01 Jan 1970 00:00:00 GMT']], 'not_cached'),
+  reuse('heuristic', 'optimal', 'heuristic-lm-asctime', 'an asctime Last-Modified gives heuristic freshness', [['Last-Modified', { ago: 100000, format: 'asctime' }]], 'cached'),
+  reuse('heuristic', 'required', 'heuristic-lm-invalid', 'an invalid Last-Modified gives no heuristic freshness', [['Last-Modified', 'long ago']], 'not_cached'),
+  // Vary edges
+  { id: 'vary-value-case-sensitive', group: 'vary', kind: 'required', name: 'Vary-selected values compare case-sensitively (Foo: A vs Foo: a)', steps: [
+    { requestHeaders: [['Foo', 'A']], responseHeaders: [...FRESH, ['Vary', 'Foo']] }, { requestHeaders: [['Foo', 'a']], expect: 'not_cached' }] },
+  { id: 'vary-normalise-encoding-qvalue', group: 'vary', kind: 'optimal', name: 'Accept-Encoding whitespace around ";q=" does not matter', steps: [
+    { requestHeaders: [['Accept-Encoding', 'gzip;q=1.0, br']], responseHeaders: [...FRESH, ['Vary', 'Accept-Encoding']] }, { requestHeaders: [['Accept-Encoding', 'gzip; q=1.0,br']], expect: 'cached' }] },
+  { id: 'vary-accept-encoding-differs', group: 'vary', kind: 'required', name: 'a different Accept-Encoding is a different variant', steps: [
+    { requestHeaders: [['Accept-Encoding', 'gzip']], responseHeaders: [...FRESH, ['Vary', 'Accept-Encoding']] }, { requestHeaders: [['Accept-Encoding', 'identity']], expect: 'not_cached' }] },
+  // ranges
+  twoStep('partial', 'optimal', 'partial-store-complete-reuse-multi', 'serves two ranges as multipart/byteranges', { responseHeaders: [...FRESH, ['Content-Type', 'text/plain']], body: '0123456789' },
+    { requestHeaders: [['Range', 'bytes=0-1,4-5']], expect: 'cached', expectStatus: 206, expectHeaders: [['Content-Type', /^multipart\/byteranges; boundary=/]] }),
+  twoStep('partial', 'optimal', 'partial-store-complete-reuse-first-byte', 'serves bytes=0-0', { responseHeaders: FRESH, body: '0123456789' },
+    { requestHeaders: [['Range', 'bytes=0-0']], expect: 'cached', expectStatus: 206, expectBody: '0', expectHeaders: [['Content-Range', 'bytes 0-0/10']] }),
+  twoStep('partial', 'optimal', 'partial-store-complete-reuse-clamped', 'a last-byte-pos past the end is clamped', { responseHeaders: FRESH, body: '0123456789' },
+    { requestHeaders: [['Range', 'bytes=8-100']], expect: 'cached', expectStatus: 206, expectBody: '89', expectHeaders: [['Content-Range', 'bytes 8-9/10']] }),
+  twoStep('partial', 'optimal', 'partial-if-range-date', 'If-Range with the Last-Modified date yields the range', { responseHeaders: [...FRESH, ['Last-Modified', { ago: 10000 }]], body: '0123456789' },
+    { requestHeaders: [['Range', 'bytes=0-1'], ['If-Range', { ago: 10000 }]], expect: 'cached', expectStatus: 206, expectBody: '01' }),
+  twoStep('partial', 'required', 'partial-if-range-weak', 'If-Range with a weak ETag never yields a range', { responseHeaders: [...FRESH, ['ETag', 'W/"abc"']], body: '0123456789' },
+    { requestHeaders: [['Range', 'bytes=0-1'], ['If-Range', 'W/"abc"']], expect: 'cached', expectStatus: 200, expectBody: '0123456789' }),
+  { id: 'partial-range-on-404', group: 'partial', kind: 'required', name: 'a Range on a stored 404 gets the 404', steps: [
+    { status: 404, responseHeaders: FRESH, body: 'not here' }, { requestHeaders: [['Range', 'bytes=0-1']], expect: 'cached', expectStatus: 404, expectBody: 'not here' }] },
+  twoStep('partial', 'required', 'partial-unit-unknown', 'a Range in an unknown unit is ignored', { responseHeaders: FRESH, body: '0123456789' },
+    { requestHeaders: [['Range', 'items=0-1']], expect: 'cached', expectStatus: 200, expectBody: '0123456789' }),
+  // keys
+  { id: 'key-percent-unreserved', group: 'key', kind: 'optimal', name: '%7E and ~ name the same resource', steps: [
+    { path: '/a~b', responseHeaders: FRESH }, { path: '/a%7Eb', expect: 'cached' }] },
+  { id: 'key-percent-reserved', group: 'key', kind: 'required', name: '%2F and / name different resources', steps: [
+    { path: '/a/b', responseHeaders: FRESH }, { path: '/a%2Fb', expect: 'not_cached' }] },
+  { id: 'key-query-order', group: 'key', kind: 'required', name: 'query parameter order is significant', steps: [
+    { query: '?a=1&b=2', responseHeaders: FRESH }, { query: '?b=2&a=1', expect: 'not_cached' }] },
 ];
