@@ -16,7 +16,7 @@ export const headerCases: Case[] = [
   reuse(h, 'required', 'headers-omit-headers-listed-in-Cache-Control-no-cache-single', 'does not send a no-cache="Test-Header" field without revalidation', [cc('max-age=3600, no-cache="Test-Header"'), ['Test-Header', 'A']], 'cached', 0, { expectHeadersMissing: ['Test-Header'] }),
   reuse(h, 'required', 'headers-omit-headers-listed-in-Cache-Control-no-cache', 'does not send fields named in no-cache="a, b"', [cc('max-age=3600, no-cache="Test-Header, Test-Header-2"'), ['Test-Header', 'A'], ['Test-Header-2', 'B']], 'cached', 0, { expectHeadersMissing: ['Test-Header', 'Test-Header-2'] }),
   { ...reuse(h, 'optimal', 'headers-store-private-qualified', 'stores private="Test-Header" without that field', [cc('max-age=3600, private="Test-Header"'), ['Test-Header', 'A']], 'cached', 0, { expectHeadersMissing: ['Test-Header'] }),
-    skipReason: 'DESIGN invariant 6 / README: a response with private, qualified or not, is never stored by this shared cache' },
+    skipReason: 'DESIGN invariant 6: a response with private, qualified or not, is never stored by this shared cache' },
   reuse(h, 'required', 'headers-via-cached', 'a response served from cache carries this cache in Via', FRESH, 'cached', 0, { expectHeaders: [['Via', /larder/]] }),
   twoStep(h, 'required', 'other-date-add', 'a response without Date gets one, stored and served', { responseHeaders: FRESH, noDate: true, expectHeaders: [['Date', true]] }, { expect: 'cached', expectHeaders: [['Date', true]] }),
   reuse(h, 'optimal', 'headers-content-type-kept', 'the stored Content-Type is sent', [...FRESH, ['Content-Type', 'text/x-test; charset=utf-8']], 'cached', 0, { expectHeaders: [['Content-Type', 'text/x-test; charset=utf-8']] }),
@@ -40,7 +40,7 @@ export const partialCases: Case[] = [
   range('partial-store-complete-if-range-match', 'optimal', 'If-Range matching the ETag yields the range', 'bytes=0-4', 206, '01234', [['If-Range', '"abc"']]),
   range('partial-store-complete-if-range-mismatch', 'required', 'If-Range not matching yields the whole response', 'bytes=0-4', 200, BODY, [['If-Range', '"other"']]),
   range('partial-store-complete-invalid-range', 'required', 'a malformed Range is ignored: the whole response', 'bytes=x-y', 200, BODY),
-  { id: 'partial-store-partial-reuse-partial', group: p, kind: 'optimal', name: 'stores a 206 and reuses it for the same range', skipReason: 'README / DESIGN invariant 6: 206 responses are not stored (only complete responses are)', steps: [
+  { id: 'partial-store-partial-reuse-partial', group: p, kind: 'optimal', name: 'stores a 206 and reuses it for the same range', skipReason: 'documented choice (README "What the cache does"): 206 responses are not stored, only complete responses are', steps: [
     { requestHeaders: [['Range', 'bytes=0-4']], status: 206, responseHeaders: [...FRESH, ['Content-Range', 'bytes 0-4/16'], ['ETag', '"abc"']], body: '01234' },
     { requestHeaders: [['Range', 'bytes=0-4']], expect: 'cached', expectStatus: 206 }] },
   { id: 'partial-not-stored-as-complete', group: p, kind: 'required', name: 'a 206 is never served to a request without Range', steps: [
@@ -76,7 +76,7 @@ const m = 'method';
 export const methodCases: Case[] = [
   { id: 'method-POST-not-reused', group: m, kind: 'required', name: 'a POST response is not reused for a later POST', steps: [
     { method: 'POST', requestBody: 'a', responseHeaders: FRESH }, { method: 'POST', requestBody: 'a', expect: 'not_cached' }] },
-  { id: 'method-POST', group: m, kind: 'optimal', name: 'reuses a POST response with Content-Location of the URL for a GET', skipReason: 'POST responses are not stored (engine stores GET only); rarely useful, risky', steps: [
+  { id: 'method-POST', group: m, kind: 'optimal', name: 'reuses a POST response with Content-Location of the URL for a GET', steps: [
     { method: 'POST', requestBody: 'a', responseHeaders: [...FRESH, ['Content-Location', '{base}']] }, { expect: 'cached' }] },
   // Node's parser (llhttp) refuses methods it does not know with 400 before any proxy code runs, so an
   // extension method it knows (WebDAV) stands in for "a method the cache does not understand"
