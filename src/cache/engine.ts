@@ -312,20 +312,17 @@ export class CacheEngine {
       // the 304 does not describe what we hold: fetch the full response unconditionally
       return this.fetch(ex, key, 'stale', removeRaw(ex.upstreamHeaders, CONDITIONAL_FIELDS), finish);
     }
-    if (up.status >= 500) {
-      if (await this.serveStaleOnError(ex, entry, up)) return;
-      if (entry.policy.mustRevalidate) {
-        await drain(up);
-        return this.fail(ex, upstreamTimeout(`stored response must be revalidated and the origin answered ${up.status}`), { fwd: 'stale', fwdStatus: up.status });
-      }
-    }
+    // a 5xx is a real answer: it goes to the client as it is, unless stale-if-error allows the stored one
+    // (RFC 9111 §4.2.4 asks for a 504 only when the origin cannot be reached at all)
+    if (up.status >= 500 && await this.serveStaleOnError(ex, entry, up)) return;
+    if (ex.method === 'HEAD') await this.headUpdatesStored(ex, key, up, requestTime, responseTime);
     this.deps.events?.revalidation?.('modified');
     await this.storeAndDeliver(ex, key, up, requestTime, responseTime, { fwd: 'stale', fwdStatus: up.status }, finish);
   }
 
   /** §4.3.4: freshen the stored response with the 304's fields. */
   private async applyNotModified(key: string, entry: EntryMeta, up: UpstreamResponse, requestTime: number, responseTime: number, url: string): Promise<EntryMeta> {
-    const headers = updateHeaders(entry.headers, up.headers);
+    const headers = updateHeaders(entry.headers, up.headers, { shareSetCookie: this.deps.config.shareSetCookie });
     const policy = makeStoredPolicy({ status: entry.status, headers: pairsToObject(headers) }, requestTime, responseTime, this.policyOptions(url));
     const updated: EntryMeta = { ...entry, key, headers, policy };
     await this.deps.store.update(updated).catch(() => undefined);

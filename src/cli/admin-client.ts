@@ -142,17 +142,9 @@ export async function runStatsCommand(config: AdminConfig, out: NodeJS.WritableS
   return 0;
 }
 
-async function importReadStoreStats(): Promise<(dir: string) => Promise<StoreStats[]> | StoreStats[]> {
-  // src/store/open.ts is written alongside; imported by a computed name so this module stands on its own
-  const spec = '../store/open.js';
-  let mod: { readStoreStats?: unknown };
-  try {
-    mod = (await import(spec)) as { readStoreStats?: unknown };
-  } catch {
-    throw new Error('this build has no disk store reader');
-  }
-  if (typeof mod.readStoreStats !== 'function') throw new Error('this build has no disk store reader');
-  return mod.readStoreStats as (dir: string) => Promise<StoreStats[]>;
+async function importReadStoreStats(): Promise<(dir: string) => Promise<StoreStats[]>> {
+  const { readStoreStats } = await import('../store/open.js');
+  return async (dir) => [await readStoreStats(dir)];
 }
 
 const pct = (r: number | null | undefined): string => (r === null || r === undefined ? '-' : `${(r * 100).toFixed(1)}%`);
