@@ -98,23 +98,31 @@ export class Router {
     if (viaNames(getRaw(req.rawHeaders, 'via'), c.via)) throw loopDetected(`request already passed through ${c.via} (Via): forwarding loop`);
     if (mode === 'forward' && this.isSelf(target)) throw loopDetected(`request target ${target.host} is this proxy itself: forwarding loop`);
 
-    let headers = stripHopByHop(req.rawHeaders, this.strip);
-    headers.unshift('Host', upstreamHost);
-    const maxForwards = req.headers['max-forwards'];
-    if (maxForwards !== undefined && (method === 'TRACE' || method === 'OPTIONS')) {
-      const n = Number(maxForwards);
-      if (Number.isInteger(n) && n > 0) headers.push('Max-Forwards', String(n - 1));
-    } else if (maxForwards !== undefined) {
-      headers.push('Max-Forwards', String(maxForwards));
-    }
-    const via = getRaw(req.rawHeaders, 'via');
-    headers.push('Via', via ? `${via}, ${viaEntry(req.httpVersion, c.via)}` : viaEntry(req.httpVersion, c.via));
-    if (c.xForwardedFor) {
-      const prior = getRaw(req.rawHeaders, 'x-forwarded-for');
-      headers.push('X-Forwarded-For', prior ? `${prior}, ${record.clientAddress}` : record.clientAddress);
-    }
+    // built on first use: a cache hit never needs the upstream header fields
+    const build = (): string[] => {
+      const headers = stripHopByHop(req.rawHeaders, this.strip);
+      headers.unshift('Host', upstreamHost);
+      const maxForwards = req.headers['max-forwards'];
+      if (maxForwards !== undefined && (method === 'TRACE' || method === 'OPTIONS')) {
+        const n = Number(maxForwards);
+        if (Number.isInteger(n) && n > 0) headers.push('Max-Forwards', String(n - 1));
+      } else if (maxForwards !== undefined) {
+        headers.push('Max-Forwards', String(maxForwards));
+      }
+      const via = getRaw(req.rawHeaders, 'via');
+      headers.push('Via', via ? `${via}, ${viaEntry(req.httpVersion, c.via)}` : viaEntry(req.httpVersion, c.via));
+      if (c.xForwardedFor) {
+        const prior = getRaw(req.rawHeaders, 'x-forwarded-for');
+        headers.push('X-Forwarded-For', prior ? `${prior}, ${record.clientAddress}` : record.clientAddress);
+      }
+      return headers;
+    };
     record.url = resourceUrl;
-    return { req, res, method, mode, target, resourceUrl, reqHeaders: req.headers, upstreamHeaders: headers, record };
+    let upstreamHeaders: string[] | undefined;
+    return {
+      req, res, method, mode, target, resourceUrl, reqHeaders: req.headers, record,
+      get upstreamHeaders() { return (upstreamHeaders ??= build()); },
+    };
   }
 
   /** Max-Forwards: 0 on TRACE/OPTIONS means this proxy answers (RFC 9110 §7.6.2). */
