@@ -6,14 +6,15 @@
  */
 import type { AccessRecord } from './record.js';
 
-/** Percent-encode every byte outside printable ASCII, plus space and '%' itself: a space-free token. */
+/** Percent-encode every byte outside printable ASCII and the space: a space-free token. */
 export function tokenEscape(s: string): string {
   // fast path: the usual case has nothing to escape
-  if (/^[\x21-\x24\x26-\x7e]*$/.test(s)) return s;
+  // '%' stays as it is: URLs arrive percent-encoded and Squid logs them as received
+  if (/^[\x21-\x7e]*$/.test(s)) return s;
   let out = '';
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
-    if (cp > 0x20 && cp < 0x7f && ch !== '%') out += ch;
+    if (cp > 0x20 && cp < 0x7f) out += ch;
     else for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;

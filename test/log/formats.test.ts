@@ -124,7 +124,9 @@ test('json fields carry what the issue asks for', () => {
 
 test('escapers leave ordinary text alone and encode the rest', () => {
   assert.equal(tokenEscape('http://a.test/x?y=1'), 'http://a.test/x?y=1');
-  assert.equal(tokenEscape('a b%c\u00e9'), 'a%20b%25c%C3%A9');
+  assert.equal(tokenEscape('a b%c\u00e9'), 'a%20b%c%C3%A9');
+  // URLs are logged as received, like Squid: an encoded '+' stays %2b (apt asks for cowsay_3.03%2bdfsg2-8_all.deb)
+  assert.equal(tokenEscape('http://d.test/pool/cowsay_3.03%2bdfsg2-8_all.deb'), 'http://d.test/pool/cowsay_3.03%2bdfsg2-8_all.deb');
   assert.equal(quotedEscape('Mozilla/5.0 (X11)'), 'Mozilla/5.0 (X11)');
   assert.equal(quotedEscape('a"b\\c'), 'a\\x22b\\x5Cc');
 });
