@@ -133,6 +133,10 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
       metrics.denied('client');
       return refuse(403, `client ${addr} is not allowed to use this proxy`);
     }
+    if (!config.forward) {
+      // a reverse proxy in front of one origin is no tunnel to anywhere else
+      return refuse(405, 'CONNECT is not served here: forward proxying is disabled (--no-forward)', [['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE']]);
+    }
     if (!auth) return handleConnect(req, socket, head, connectDeps);
     void auth.check(req.headers['proxy-authorization'], addr ?? '-').then((a) => {
       if (a.result === 'ok') return handleConnect(req, socket, head, connectDeps);

@@ -23,9 +23,6 @@ export const loopDetected = (why: string) => new ProxyError(508, 'LARDER_ERR_LOO
 export const upstreamFailed = (why: string, detail = 'upstream-error') => new ProxyError(502, 'LARDER_ERR_BAD_GATEWAY', why, detail);
 export const upstreamTimeout = (why: string) => new ProxyError(504, 'LARDER_ERR_GATEWAY_TIMEOUT', why, 'timeout');
 export const notCached = () => new ProxyError(504, 'LARDER_ERR_ONLY_IF_CACHED', 'only-if-cached: no stored response satisfies the request', 'only-if-cached');
-export const methodNotAllowed = (why: string, allow: string) =>
-  new ProxyError(405, 'LARDER_ERR_METHOD', why, 'method', [['Allow', allow]]);
-export const notImplemented = (why: string) => new ProxyError(501, 'LARDER_ERR_NOT_IMPLEMENTED', why, 'method');
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 407: 'Proxy Authentication Required',

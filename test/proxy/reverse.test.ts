@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startTestLarder, type TestLarder } from '../helpers/larder.js';
 import { startOrigin, type TestOrigin } from '../helpers/origin.js';
-import { viaProxy } from '../helpers/client.js';
+import { viaProxy, rawExchange } from '../helpers/client.js';
 
 const exec = promisify(execFile);
 let origin: TestOrigin;
@@ -55,4 +55,17 @@ test('both modes at once: absolute-form goes forward, origin-form to the upstrea
   assert.equal(f.body.toString(), 'forwarded');
   const { stdout } = await exec('curl', ['-sS', `${larder.url}/curl-reverse`]);
   assert.equal(stdout, `host=127.0.0.1:${larder.port} path=/curl-reverse`);
+});
+
+test('a reverse-only proxy (--no-forward) refuses absolute-form requests and CONNECT tunnels', async () => {
+  const l = await startTestLarder({ upstream: origin.url, forward: false });
+  const f = await viaProxy(l.port, `${other.url}/x`);
+  assert.equal(f.status, 403);
+  assert.equal(other.count('/x'), 1, 'only the earlier forward test reached this origin');
+  const raw = await rawExchange(l.port, `CONNECT 127.0.0.1:${other.port} HTTP/1.1\r\nHost: 127.0.0.1:${other.port}\r\n\r\n`);
+  assert.match(raw, /^HTTP\/1\.1 405 /);
+  assert.match(raw, /Allow: GET/);
+  const ok = await viaProxy(l.port, '/still-served', { headers: { host: 'site.example' } });
+  assert.equal(ok.status, 200);
+  await l.stop();
 });
