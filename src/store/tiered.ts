@@ -20,8 +20,14 @@ export class TieredStore implements Store {
 
   lookup(key: string): Promise<EntryMeta[]> {
     const hot = this.memory.lookupSync(key);
-    if (hot.length > 0) return Promise.resolve(hot);
-    return this.disk.lookup(key);
+    // a response without Vary has one variant: memory's copy is the whole answer (the fast path)
+    if (hot.length > 0 && hot.every((e) => e.vary.length === 0)) return Promise.resolve(hot);
+    if (hot.length === 0) return this.disk.lookup(key);
+    // with Vary, memory may hold only some of the variants: add the ones only on disk
+    return this.disk.lookup(key).then((cold) => {
+      const seen = new Set(hot.map((e) => e.variant));
+      return [...hot, ...cold.filter((e) => !seen.has(e.variant))];
+    }, () => hot);
   }
 
   async read(meta: EntryMeta, range?: ByteRange): Promise<BodySource | undefined> {

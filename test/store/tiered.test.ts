@@ -49,3 +49,24 @@ describe('TieredStore specifics', () => {
     await s.close();
   });
 });
+
+it('a lookup finds every variant even when memory holds only some of them', async () => {
+  const disk = new MemoryStore({ budget: 1e6, maxObjectSize: 1e5 });
+  const memory = new MemoryStore({ budget: 1e6, maxObjectSize: 1e5 });
+  const tiered = new TieredStore(memory, disk);
+  const meta = (variant: string) => ({
+    key: 'http://v.test/', variant, vary: ['accept-language'], varyValues: [variant], status: 200,
+    headers: [] as [string, string][], storedAt: Date.now(),
+    policy: { correctedInitialAge: 0, responseTime: Date.now(), requestTime: Date.now(), freshnessLifetime: 60, heuristic: false, mustRevalidate: false, noCache: false, staleWhileRevalidate: 0, staleIfError: 0, immutable: false },
+  });
+  for (const v of ['en', 'fr']) {
+    const w = disk.write(meta(v));
+    await w.write(Buffer.from(v));
+    await w.commit();
+  }
+  const w = memory.write(meta('en'));
+  await w.write(Buffer.from('en'));
+  await w.commit();
+  const found = (await tiered.lookup('http://v.test/')).map((e) => e.variant).sort();
+  assert.deepEqual(found, ['en', 'fr']);
+});
