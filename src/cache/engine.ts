@@ -407,11 +407,18 @@ export class CacheEngine {
 
   // ---- writes (§4.4) and everything else ------------------------------------------------------------------
 
+  /** Aborted when the client goes away before its response is complete (nothing else waits on it). */
+  private clientSignal(ex: Exchange): AbortSignal {
+    const ac = new AbortController();
+    ex.res.once('close', () => { if (!ex.res.writableFinished) ac.abort(); });
+    return ac.signal;
+  }
+
   private async handleUnsafe(ex: Exchange): Promise<void> {
     const requestTime = Date.now();
     let up: UpstreamResponse;
     try {
-      up = await this.deps.upstream.request({ url: ex.target, method: ex.method, headers: ex.upstreamHeaders, body: requestBody(ex) });
+      up = await this.deps.upstream.request({ url: ex.target, method: ex.method, headers: ex.upstreamHeaders, body: requestBody(ex), signal: this.clientSignal(ex) });
     } catch (err) {
       return this.upstreamFailure(ex, err, { fwd: 'method' });
     }
@@ -428,7 +435,7 @@ export class CacheEngine {
     const requestTime = Date.now();
     let up: UpstreamResponse;
     try {
-      up = await this.deps.upstream.request({ url: ex.target, method: ex.method, headers: ex.upstreamHeaders, body: requestBody(ex) });
+      up = await this.deps.upstream.request({ url: ex.target, method: ex.method, headers: ex.upstreamHeaders, body: requestBody(ex), signal: this.clientSignal(ex) });
     } catch (err) {
       return this.upstreamFailure(ex, err, params);
     }
@@ -475,11 +482,11 @@ function withDate(pairs: [string, string][], responseTime: number): [string, str
 }
 
 /** The request body to forward, if the client sent one. */
-function requestBody(ex: Exchange): Exchange['req'] | null {
+function requestBody(ex: Exchange): import('node:stream').Readable | null {
   const h = ex.req.headers;
-  if (h['transfer-encoding'] !== undefined) return ex.req;
+  if (h['transfer-encoding'] !== undefined) return ex.body ?? ex.req;
   const cl = h['content-length'];
-  if (cl !== undefined && cl !== '0') return ex.req;
+  if (cl !== undefined && cl !== '0') return ex.body ?? ex.req;
   return null;
 }
 

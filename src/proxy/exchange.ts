@@ -21,6 +21,8 @@ export interface Exchange {
   /** flat raw header array prepared for upstream: hop-by-hop removed, Host set, Via appended */
   upstreamHeaders: string[];
   record: AccessRecord;
+  /** the request body to forward when it is not `req` itself (a size-limited wrapper) */
+  body?: import('node:stream').Readable;
 }
 
 /** Adds this proxy's Via entry and its Cache-Status entry to response header pairs (RFC 9110 §7.6.3, RFC 9211). */

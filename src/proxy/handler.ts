@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { Transform, type Readable } from 'node:stream';
 import type { Config } from '../config/load.js';
 import type { AccessRecord, RequestObserver } from '../log/record.js';
 import type { CacheEngine } from '../cache/engine.js';
@@ -33,6 +34,24 @@ export interface HandlerDeps {
   onInternalError?: (err: unknown) => void;
   /** sockets already authenticated (intercepted TLS inherits its CONNECT's authentication) */
   authenticatedUser?: (socket: unknown) => string | undefined;
+}
+
+const bodyTooLarge = (max: number) =>
+  new ProxyError(413, 'LARDER_ERR_BODY_TOO_LARGE', `request body larger than ${max} bytes`, 'body-too-large');
+
+/** The request body, failing with a 413 ProxyError once more than `max` bytes went through. */
+function limitBody(req: IncomingMessage, max: number): Readable {
+  let seen = 0;
+  const limited = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > max) done(bodyTooLarge(max));
+      else done(null, chunk);
+    },
+  });
+  req.on('error', (err) => limited.destroy(err));
+  limited.on('error', () => req.resume()); // drain what remains so the connection can answer
+  return req.pipe(limited);
 }
 
 export function newRecord(req: IncomingMessage): AccessRecord {
@@ -129,9 +148,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     if (deps.router.answersItself(req)) return answerItself(req, res, rec);
     if (c.maxRequestBody > 0) {
       const cl = Number(req.headers['content-length'] ?? 0);
-      if (cl > c.maxRequestBody) {
-        return refuse(res, rec, new ProxyError(413, 'LARDER_ERR_BODY_TOO_LARGE', `request body larger than ${c.maxRequestBody} bytes`, 'body-too-large'), true);
-      }
+      if (cl > c.maxRequestBody) return refuse(res, rec, bodyTooLarge(c.maxRequestBody), true);
+      // a chunked body has no announced size: count it as it streams and stop at the limit
+      if (req.headers['transfer-encoding'] !== undefined) ex.body = limitBody(req, c.maxRequestBody);
     }
     await deps.engine.handle(ex);
   }

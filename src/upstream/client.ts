@@ -95,6 +95,9 @@ export class UpstreamClient {
   /** Classify an upstream failure. Also used for errors raised while reading the body. */
   toProxyError(err: unknown, url: URL): ProxyError {
     if (err instanceof ProxyError) return err;
+    // an error raised by the request body stream (e.g. the body-size limit) arrives as the cause
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof ProxyError) return cause;
     const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
     const code = e.code ?? '';
     const causeCode = e.cause?.code ?? '';

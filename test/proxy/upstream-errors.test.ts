@@ -152,3 +152,17 @@ test('a request head larger than --max-header-size gets 431', async () => {
   assert.match(raw, /^HTTP\/1\.1 431 /);
   await sleep(10);
 });
+
+test('--max-request-body: 413 for a Content-Length over the limit and for a chunked body that grows past it', async () => {
+  const { startOrigin } = await import('../helpers/origin.js');
+  const origin = await startOrigin((_q, res, body) => { res.writeHead(200); res.end(`got ${body.length}`); });
+  const l = await startTestLarder({ maxRequestBody: 1000 });
+  const small = await viaProxy(l.port, `${origin.url}/up`, { method: 'POST', body: 'x'.repeat(500) });
+  assert.equal(small.body.toString(), 'got 500');
+  const big = await viaProxy(l.port, `${origin.url}/up`, { method: 'POST', body: 'x'.repeat(5000) });
+  assert.equal(big.status, 413);
+  const raw = await rawExchange(l.port, `POST ${origin.url}/up HTTP/1.1\r\nHost: ${origin.host}\r\nTransfer-Encoding: chunked\r\n\r\n${'800\r\n' + 'y'.repeat(0x800) + '\r\n'}0\r\n\r\n`);
+  assert.match(raw, /^HTTP\/1\.1 413 /);
+  await l.stop();
+  await origin.close();
+});
