@@ -18,11 +18,11 @@ export interface Exchanged {
   ms: number;
 }
 
-/** Write `parts` (with `gapMs` between them) to 127.0.0.1:port and read until close or timeoutMs. */
-export function exchange(port: number, data: string | Buffer | (string | Buffer)[], timeoutMs = 3000, gapMs = 0): Promise<Exchanged> {
+/** Write `parts` (with `gapMs` between them) to 127.0.0.1:port (from localAddress, e.g. 127.0.0.2) and read until close or timeoutMs. */
+export function exchange(port: number, data: string | Buffer | (string | Buffer)[], timeoutMs = 3000, gapMs = 0, localAddress?: string): Promise<Exchanged> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const s = net.connect(port, '127.0.0.1');
+    const s = net.connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     const chunks: Buffer[] = [];
     let closed = false;
     let settled = false;
