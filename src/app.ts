@@ -195,7 +195,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
       closing ??= (async () => {
         await shutdown(server, config.shutdownTimeout);
         await admin?.close();
-        await upstream.close();
+        await upstream.close(0); // after the listener's bounded drain nothing may keep an upstream request alive
         await store.close();
         await accessLog.close();
       })();

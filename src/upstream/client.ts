@@ -139,7 +139,13 @@ export class UpstreamClient {
     return upstreamFailed(`request to ${host} failed: ${e.message ?? String(err)}`, 'upstream-error');
   }
 
-  async close(): Promise<void> {
-    await this.agent.close().catch(() => this.agent.destroy());
+  /** Close the pools: idle connections now, requests still running are cut after graceMs. */
+  async close(graceMs = 0): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const cut = new Promise<void>((resolve) => {
+      timer = setTimeout(() => { this.agent.destroy().then(resolve, resolve); }, graceMs);
+    });
+    await Promise.race([this.agent.close().catch(() => this.agent.destroy()), cut]);
+    clearTimeout(timer);
   }
 }
