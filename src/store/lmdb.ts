@@ -25,9 +25,9 @@
  * is visible (and its promise resolves) once committed to the file, the fsync follows on the write thread.
  * A committed entry survives kill -9 (its pages are in the file, LMDB picks the newest meta while the boot
  * id is unchanged); after an OS crash or power loss the store reopens at the last flushed transaction,
- * consistent, losing at most the last unflushed commits. `noSync` would be no faster here per batch and
- * could leave a corrupt file after an OS crash, so it is not used. `transactionSync` (open only) would
- * run that fsync on the JS thread: ~1-2 ms of blocked event loop per commit.
+ * consistent, losing at most the last unflushed commits. `noSync` would skip the fsync altogether (a lone
+ * writer gets faster) but an OS crash could then leave a corrupt file, so it is not used.
+ * `transactionSync` (open only) runs that fsync on the JS thread: ~1-2 ms of blocked event loop per commit.
  */
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdirSync, openSync, readSync, closeSync, statSync } from 'node:fs';
