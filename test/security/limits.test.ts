@@ -186,3 +186,16 @@ test('connectTimeout: an origin whose SYNs go unanswered gives 504 within the bo
   }
   await assertStillServes(larder.port, 'forward', origin, 'connect timeout');
 });
+
+for (const mode of ['forward', 'reverse'] as Mode[]) {
+  test(`[${mode}] slow request body (R-U-Dead-Yet): a body that stalls is cut within idleTimeout, the origin never gets it whole`, async () => {
+    const { larder, origin } = await setup({ idleTimeout: 800, upstreamTimeout: 800 }, mode);
+    const { target, host } = targetFor(mode, origin, '/slow-body');
+    const started = Date.now();
+    const r = await exchange(larder.port, `POST ${target} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 100\r\n\r\n0123456789`, 6000);
+    assert.ok(r.closed, `connection still open after ${r.ms} ms`);
+    assert.ok(Date.now() - started < 4000, `closed after ${Date.now() - started} ms`);
+    assert.equal(origin.requests.length, 0);
+    await assertStillServes(larder.port, mode, origin, 'slow body');
+  });
+}
