@@ -131,6 +131,8 @@ const cases: Case[] = [
   { name: 'a second request hidden in a chunked body stays body', expect: 'single',
     build: (t, h) => { const body = `GET /hidden HTTP/1.1\r\nHost: ${h}\r\n\r\n`; return `POST ${t} HTTP/1.1\r\nHost: ${h}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`; },
     check: (r) => { assert.equal(r.method, 'POST'); assert.match(r.body.toString(), /^GET \/hidden/); } },
+  { name: 'a pipelined request behind a rejected one is never forwarded', expect: 'reject',
+    build: (t, h) => `GET ${t} HTTP/1.1\r\nHost: ${h}\r\nHost: other.example\r\n\r\nGET ${t}-second HTTP/1.1\r\nHost: ${h}\r\n\r\n` },
   { name: 'two Host header fields', expect: 'reject',
     build: (t, h) => `GET ${t} HTTP/1.1\r\nHost: ${h}\r\nHost: evil.example\r\n\r\n` },
 ];
