@@ -192,7 +192,7 @@ for (const mode of ['forward', 'reverse'] as Mode[]) {
     const { larder, origin } = await setup({ idleTimeout: 800, upstreamTimeout: 800 }, mode);
     const { target, host } = targetFor(mode, origin, '/slow-body');
     const started = Date.now();
-    const r = await exchange(larder.port, `POST ${target} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 100\r\n\r\n0123456789`, 6000);
+    const r = await exchange(larder.port, `POST ${target} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 100\r\n\r\n0123456789`, 4500);
     assert.ok(r.closed, `connection still open after ${r.ms} ms`);
     assert.ok(Date.now() - started < 4000, `closed after ${Date.now() - started} ms`);
     assert.equal(origin.requests.length, 0);
