@@ -455,7 +455,7 @@ export class CacheEngine {
     ex.record.cacheStatus = cacheStatus;
     ex.record.cache = 'error';
     ex.record.status = err.status;
-    sendError(ex.res, err, ex.resourceUrl, cacheStatus);
+    sendError(ex.res, err, ex.resourceUrl, cacheStatus, err.status === 413);
   }
 
   /** Purge by exact URL (all variants) or by URL prefix. */

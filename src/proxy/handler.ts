@@ -89,7 +89,11 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   const purgeAllow = cidrList(c.purgeAllow);
   const status = (detail: string) => formatCacheStatus(c.via, { fwd: 'bypass', detail });
 
+  // connections answered with "Connection: close": requests pipelined behind are not processed
+  // https://www.rfc-editor.org/rfc/rfc9112#section-9.6
+  const closing = new WeakSet<object>();
   const refuse = (res: ServerResponse, rec: AccessRecord, err: ProxyError, close = false) => {
+    if (close) closing.add(res.req.socket);
     rec.cache = 'error';
     rec.status = err.status;
     rec.cacheStatus = status(err.detail);
@@ -97,6 +101,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   };
 
   return (req, res) => {
+    if (closing.has(req.socket)) {
+      req.resume();
+      return;
+    }
     const rec = newRecord(req);
     res.once('close', () => {
       rec.durationMs = Date.now() - rec.startTime;
@@ -121,7 +129,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     try {
       ex = deps.router.route(req, res, rec);
     } catch (err) {
-      if (err instanceof ProxyError) return refuse(res, rec, err, err.status === 400);
+      if (err instanceof ProxyError) return refuse(res, rec, err, err.status === 400 || err.status === 414 || err.status === 431);
       throw err;
     }
     if (deps.auth && ex.mode === 'forward') {
@@ -151,6 +159,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       if (cl > c.maxRequestBody) return refuse(res, rec, bodyTooLarge(c.maxRequestBody), true);
       // a chunked body has no announced size: count it as it streams and stop at the limit
       if (req.headers['transfer-encoding'] !== undefined) ex.body = limitBody(req, c.maxRequestBody);
+    }
+    const bodyLength = req.headers['content-length'];
+    if ((bodyLength !== undefined && bodyLength !== '0') || req.headers['transfer-encoding'] !== undefined) {
+      // a request body that stalls (slow POST) must not hold this connection and an upstream one forever
+      req.setTimeout(c.idleTimeout, () => req.destroy());
+      req.once('end', () => req.setTimeout(0));
     }
     await deps.engine.handle(ex);
   }

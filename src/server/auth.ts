@@ -84,14 +84,16 @@ export class ProxyAuth {
     const credentials = parseBasic(proxyAuthorization);
     // no Basic credentials at all (or another scheme): challenge, nothing to count
     if (credentials === undefined) return { result: 'missing' };
+    // a limited client is refused before the verified-credentials cache is consulted: otherwise a guess
+    // equal to a recently verified password still answers 'ok' during the lockout (a brute-force oracle)
+    const client = normalizeAddress(clientAddress)?.address ?? clientAddress;
+    if (this.limiter?.isLimited(client)) return { result: 'limited' };
+
     const key = createHmac('sha256', this.cacheKey).update(credentials).digest('base64');
     const now = this.now();
     const cached = this.verified.get(key);
     if (cached && cached.expires > now) return { result: 'ok', user: cached.user };
     if (cached) this.verified.delete(key);
-
-    const client = normalizeAddress(clientAddress)?.address ?? clientAddress;
-    if (this.limiter?.isLimited(client)) return { result: 'limited' };
 
     let work = this.pending.get(key);
     if (!work) {

@@ -67,12 +67,24 @@ export function createListener(deps: ListenerDeps): http.Server {
   if (deps.onConnect) server.on('connect', deps.onConnect);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     deps.onClientError?.(err.code ?? 'unknown');
-    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || (pending && pending.headersSent)) {
       socket.destroy();
       return;
     }
     const [status, reason] = statusForClientError(err.code);
     const cacheStatus = formatCacheStatus(c.via, { fwd: 'bypass', detail: status === 408 ? 'timeout' : 'bad-request' });
+    if (pending) {
+      // the head was accepted but the body framing is invalid (bad chunk size, Transfer-Encoding without
+      // final chunked): answer 400 on the pending response, abort the upstream request streaming this
+      // body (it never completes), and close. https://www.rfc-editor.org/rfc/rfc9112#section-6.3
+      const body = `${status} Bad Request\n${reason}\n`;
+      pending.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Status': cacheStatus, 'Cache-Control': 'no-store', Connection: 'close' });
+      pending.end(body, () => socket.destroy());
+      pending.req.destroy(err);
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
     socket.end(rawErrorResponse(status, reason, undefined, cacheStatus));
     setTimeout(() => socket.destroy(), 1000).unref();
   });

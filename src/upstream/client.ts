@@ -79,6 +79,7 @@ export class UpstreamClient {
     }
     const headerCount = Object.values(res.headers).reduce((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
     if (headerCount > this.opts.maxResponseHeaders) {
+      res.body.on('error', () => undefined); // an unread undici body emits AbortError when destroyed
       res.body.destroy();
       throw upstreamFailed(`upstream ${address} sent ${headerCount} header fields (limit ${this.opts.maxResponseHeaders})`, 'invalid-response');
     }
