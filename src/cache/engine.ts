@@ -338,7 +338,8 @@ export class CacheEngine {
       params = { fwd: 'stale', fwdStatus: up?.status, ttl: ttlOf(entry.policy, now), detail: 'stale-if-error' };
     } else if (c.offlineGrace > 0) {
       const age = currentAge(entry.policy, now);
-      const staleFor = age - entry.policy.freshnessLifetime;
+      // unrounded, so the grace ends when it says it does
+      const staleFor = entry.policy.correctedInitialAge + (now - entry.policy.responseTime) / 1000 - entry.policy.freshnessLifetime;
       const strict = entry.policy.mustRevalidate || entry.policy.noCache;
       if (staleFor * 1000 <= c.offlineGrace && (!strict || entry.policy.offlineOverride)) {
         params = { hit: true, ttl: ttlOf(entry.policy, now), detail: 'offline' };

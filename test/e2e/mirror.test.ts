@@ -73,7 +73,7 @@ test('offline grace serves a stale entry when the origin is gone, and stops past
   assert.equal(r.status, 200);
   assert.equal(r.body.toString(), 'package');
   assert.match(String(r.headers['cache-status']), /^larder; hit; ttl=-?\d+; detail=offline$/);
-  await sleep(2200); // past the grace
+  await sleep(2600); // past the grace
   const gone = await viaProxy(l.port, url);
   assert.equal(gone.status, 502);
   await l.stop();
