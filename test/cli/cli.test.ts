@@ -80,3 +80,12 @@ test('the proxy starts, prints how to use it, serves, and exits 0 on SIGTERM', a
   assert.equal(code, 0);
   await origin.close();
 });
+
+test('a cache directory that cannot be opened stops larder with a message naming it, never a stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'larder-bad-store-'));
+  writeFileSync(join(dir, 'larder.mdb'), 'this is not an LMDB file, it is garbage '.repeat(200));
+  const r = run(['--port', '0', '--cache-dir', dir, '--admin-port', '0', '--access-log', 'off']);
+  assert.equal(r.status, 1);
+  assert.ok(r.stderr.includes(dir), r.stderr);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+});

@@ -90,3 +90,31 @@ test('offline grace never applies to must-revalidate responses', async () => {
   assert.equal(r.status, 504);
   await l.stop();
 });
+
+test('larder warm fills the real cache and reports what it did', async () => {
+  const { runWarm } = await import('../../src/cli/warm.js');
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { PassThrough } = await import('node:stream');
+  const origin = await mirror();
+  const l = await startTestLarder({ preset: ['debian'] });
+  const list = join(mkdtempSync(join(tmpdir(), 'larder-warm-')), 'urls.txt');
+  writeFileSync(list, `# CI burst\n${origin.url}${deb}\n${origin.url}/debian/pool/main/f/figlet/figlet_2.2.5-3_amd64.deb\n\nhttp://127.0.0.1:1/unreachable.deb\n`);
+  const run = async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => (text += d));
+    const code = await runWarm({ proxy: l.url, file: list, out, isTTY: false });
+    return { code, text };
+  };
+  const first = await run();
+  assert.equal(first.code, 1, 'one URL fails');
+  assert.match(first.text, /stored\D+2/i);
+  assert.match(first.text, /failed\D+1/i);
+  const second = await run();
+  assert.match(second.text, /already fresh\D+2|fresh\D+2/i);
+  assert.equal(origin.count(deb), 1);
+  await l.stop();
+  await origin.close();
+});

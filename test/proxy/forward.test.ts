@@ -214,3 +214,14 @@ test('plain GET via undici Agent against the proxy as origin-form is refused but
   const ok = await viaProxy(larder.port, `${origin.url}/hello`);
   assert.equal(ok.status, 200);
 });
+
+test('--x-forwarded-for appends the client address; off by default the client field passes unchanged', async () => {
+  const plain = await viaProxy(larder.port, `${origin.url}/echo`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+  assert.equal(JSON.parse(plain.body.toString()).headers['x-forwarded-for'], '203.0.113.9');
+  const l = await startTestLarder({ xForwardedFor: true });
+  const a = await viaProxy(l.port, `${origin.url}/echo`);
+  assert.equal(JSON.parse(a.body.toString()).headers['x-forwarded-for'], '127.0.0.1');
+  const b = await viaProxy(l.port, `${origin.url}/echo`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+  assert.equal(JSON.parse(b.body.toString()).headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+  await l.stop();
+});
