@@ -19,6 +19,8 @@ const filters = process.argv.slice(2);
 const files = walk(join(root, 'test'), []).sort()
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 if (files.length === 0) { console.error('no test files matched'); process.exit(1); }
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
+// --test-force-exit: a failing test that leaves a server open must not hang the run (CI has a time limit);
+// --test-timeout bounds any single test.
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', '--test-timeout=180000', '--test-reporter=spec', ...files];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: process.env });
 process.exit(r.status ?? 1);
