@@ -57,13 +57,13 @@
 
   // ---- charts
   const charts = [];
-  function makeChart(el, seriesOpts, axisFormat) {
+  function makeChart(el, seriesOpts, axisFormat, yRange) {
     const width = Math.max(300, el.clientWidth);
     const opts = {
       width, height: 220,
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
-      scales: { x: { time: true } },
+      scales: yRange ? { x: { time: true }, y: { range: yRange } } : { x: { time: true } },
       // x: ticks at whole seconds or more (the points are one per second)
       axes: [{ incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] }, { values: (u, vals) => vals.map(axisFormat), size: 86 }],
       series: [{}, ...seriesOpts.map((s) => ({ label: s.label, stroke: s.color, width: 2, fill: s.fill, value: (u, v) => (v === null ? '–' : axisFormat(v)), points: { show: false } }))],
@@ -76,7 +76,7 @@
   makeChart($('chart-ratio'), [
     { key: 'hitRatio', label: 'hit ratio', color: '#2f6fdb', fill: 'rgba(47,111,219,.08)' },
     { key: 'byteHitRatio', label: 'byte hit ratio', color: '#2ea043' },
-  ], (v) => `${Math.round(v * 100)}%`);
+  ], (v) => `${Math.round(v * 100)}%`, [0, 1]); // ratios on a fixed 0–100% scale
   makeChart($('chart-bandwidth'), [
     { key: 'cacheBps', label: 'from cache (saved)', color: '#2ea043', fill: 'rgba(46,160,67,.10)' },
     { key: 'upstreamBps', label: 'from upstream', color: '#d1242f' },
