@@ -120,6 +120,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     },
     onRecord: (r: import('./log/record.js').AccessRecord) => { for (const o of observers) o.onRequest(r); },
     onTunnel: (d: 1 | -1) => metrics.tunnel(d),
+    lookup: destination.lookup as import('node:net').LookupFunction,
     get interceptor() { return interceptor; },
   };
   const onConnect = (req: IncomingMessage, socket: Duplex, head: Buffer) => {

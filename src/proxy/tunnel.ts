@@ -22,6 +22,8 @@ export interface ConnectDeps {
   onRecord?: (record: AccessRecord) => void;
   /** called with +1/-1 as tunnels open/close (metrics gauge) */
   onTunnel?: (delta: 1 | -1) => void;
+  /** dns.lookup-compatible resolver that refuses denied addresses (DestinationPolicy.lookup) */
+  lookup?: net.LookupFunction;
 }
 
 export interface ConnectTarget {
@@ -85,6 +87,7 @@ function describeConnectError(err: NodeJS.ErrnoException, authority: string, hos
     case 'EHOSTUNREACH':
     case 'ENETUNREACH': return { status: 502, text: `${authority} is unreachable`, kind: 'connect' };
     case 'ETIMEDOUT': return { status: 504, text: `connecting to ${authority} timed out`, kind: 'timeout' };
+    case 'LARDER_DESTINATION_DENIED': return { status: 403, text: err.message, kind: 'denied' };
     default: return { status: 502, text: `cannot connect to ${authority} (${err.code ?? err.message})`, kind: 'connect' };
   }
 }
@@ -188,7 +191,8 @@ export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: 
 
   function openBlind(t: ConnectTarget): void {
     const authority = authorityOf(t);
-    const up = net.connect({ host: t.host, port: t.port, allowHalfOpen: true });
+    // the destination rules' lookup: the address checked is the address connected to (no DNS rebinding)
+    const up = net.connect({ host: t.host, port: t.port, allowHalfOpen: true, ...(deps.lookup ? { lookup: deps.lookup } : {}) });
     upstream = up;
     let connected = false;
     const connectTimer = setTimeout(() => {
