@@ -31,6 +31,10 @@ export function parseDuration(input: string | number): number | undefined {
 }
 
 export function formatBytes(n: number): string {
+  // a value given in decimal units reads back the way it was written (1GB, not 953.7MiB)
+  for (const [unit, size] of [['TB', 1e12], ['GB', 1e9], ['MB', 1e6]] as const) {
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  }
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   let v = n;
