@@ -89,3 +89,9 @@ test('a cache directory that cannot be opened stops larder with a message naming
   assert.ok(r.stderr.includes(dir), r.stderr);
   assert.doesNotMatch(r.stderr, /^\s+at /m);
 });
+
+test('the README options table lists every option (regenerate with node --import tsx scripts/gen-options-table.ts)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const o of OPTIONS) assert.ok(readme.includes(`| \`${o.key}\` |`), `README lacks ${o.key}`);
+});
