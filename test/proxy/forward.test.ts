@@ -225,3 +225,14 @@ test('--x-forwarded-for appends the client address; off by default the client fi
   assert.equal(JSON.parse(b.body.toString()).headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
   await l.stop();
 });
+
+test('--no-cache forwards everything: nothing is stored, Cache-Status says bypass', async () => {
+  const counted = await (await import('../helpers/origin.js')).startOrigin((_q, res) => { res.writeHead(200, { 'cache-control': 'max-age=600' }); res.end('c'); });
+  const l = await startTestLarder({ cache: false });
+  const a = await viaProxy(l.port, `${counted.url}/c`);
+  await viaProxy(l.port, `${counted.url}/c`);
+  assert.equal(counted.count('/c'), 2);
+  assert.equal(a.headers['cache-status'], 'larder; fwd=bypass; fwd-status=200; detail=cache-off');
+  await l.stop();
+  await counted.close();
+});
