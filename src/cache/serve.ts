@@ -49,9 +49,36 @@ function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean): [string, stri
   return out;
 }
 
+/**
+ * The head of a stored response made ready once per entry (DESIGN: a hit needs little work): the header
+ * fields as a flat array with Content-Length, and the upstream Via / Cache-Status values this proxy appends
+ * to. Per hit only Age, Via and Cache-Status are added. Keyed by the (immutable) meta object.
+ */
+interface ReadyHead { flat: string[]; via?: string; cacheStatus?: string }
+const readyHeads = [new WeakMap<EntryMeta, ReadyHead>(), new WeakMap<EntryMeta, ReadyHead>()];
+
+function readyHead(meta: EntryMeta, unvalidated: boolean): ReadyHead {
+  const cache = readyHeads[unvalidated ? 1 : 0]!;
+  let head = cache.get(meta);
+  if (head) return head;
+  head = { flat: [] };
+  for (const [name, value] of storedHeaderPairs(meta, unvalidated)) {
+    const lower = name.toLowerCase();
+    if (lower === 'via') head.via = head.via ? `${head.via}, ${value}` : value;
+    else if (lower === 'cache-status') head.cacheStatus = head.cacheStatus ? `${head.cacheStatus}, ${value}` : value;
+    else head.flat.push(name, value);
+  }
+  if (!(meta.status === 204 || meta.status === 304)) head.flat.push('Content-Length', String(meta.size));
+  cache.set(meta, head);
+  return head;
+}
+
 export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, opts: ServeOptions): Promise<ServeResult> {
   const { res } = ex;
   const age = String(currentAge(meta.policy, opts.now));
+  const plain = ex.reqHeaders.range === undefined && ex.reqHeaders['if-none-match'] === undefined && ex.reqHeaders['if-modified-since'] === undefined
+    && ex.reqHeaders['if-match'] === undefined && ex.reqHeaders['if-unmodified-since'] === undefined;
+  if (plain) return serveWhole(ex, store, meta, opts, age);
   const base = storedHeaderPairs(meta, opts.unvalidated);
   const precondition = evaluatePreconditions(ex.method, ex.reqHeaders, meta.headers, meta.status);
   if (precondition === 'not-modified') {
@@ -126,14 +153,27 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
     return sendBody(ex, stream, opts.idleTimeoutMs);
   }
 
+  return serveWhole(ex, store, meta, opts, age);
+}
+
+/** The whole stored response (the common hit): the ready head plus Age, Via and Cache-Status. */
+async function serveWhole(ex: Exchange, store: Store, meta: EntryMeta, opts: ServeOptions, age: string): Promise<ServeResult> {
+  const headOnly = ex.method === 'HEAD' || meta.status === 204 || meta.status === 304;
   const body = headOnly ? undefined : await store.read(meta);
   if (!headOnly && body === undefined) return 'vanished';
-  const pairs = [...base];
-  if (!(meta.status === 204 || meta.status === 304)) pairs.push(['Content-Length', String(size)]);
-  pairs.push(['Age', age]);
-  res.writeHead(meta.status, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
+  const head = readyHead(meta, opts.unvalidated);
+  const flat = head.flat.slice();
+  flat.push('Age', age, 'Via', head.via ? `${head.via}, ${opts.via}` : opts.via,
+    'Cache-Status', head.cacheStatus ? `${head.cacheStatus}, ${opts.cacheStatus}` : opts.cacheStatus);
+  ex.record.contentType ??= contentTypeOf(meta);
+  ex.res.writeHead(meta.status, flat);
   ex.record.status = meta.status;
   return sendBody(ex, body, opts.idleTimeoutMs);
+}
+
+function contentTypeOf(meta: EntryMeta): string | undefined {
+  for (const [n, v] of meta.headers) if (n.length === 12 && n.toLowerCase() === 'content-type') return v;
+  return undefined;
 }
 
 async function sendBody(ex: Exchange, body: BodySource | undefined, idleTimeoutMs: number): Promise<ServeResult> {
