@@ -116,6 +116,8 @@ export class Metrics implements RequestObserver {
   private readonly storeStats: () => StoreStats[];
 
   private readonly requests: Counter<'method' | 'cache'>;
+  private readonly requestChildren = new Map<string, { inc(value?: number): void }>();
+  private readonly durationChildren = new Map<string, { observe(value: number): void }>();
   private readonly responses: Counter<'class'>;
   private readonly responseBytes: Counter<'source'>;
   private readonly requestDuration: Histogram<'cache'>;
@@ -204,7 +206,11 @@ export class Metrics implements RequestObserver {
 
   onRequest(r: AccessRecord): void {
     const method = KNOWN_METHODS.has(r.method) ? r.method : 'OTHER';
-    this.requests.inc({ method, cache: r.cache });
+    // label-bound children are looked up once per label combination, not hashed per request
+    const rk = `${method} ${r.cache}`;
+    let child = this.requestChildren.get(rk);
+    if (!child) this.requestChildren.set(rk, (child = this.requests.labels(method, r.cache)));
+    child.inc();
     this.totalByCache.set(r.cache, (this.totalByCache.get(r.cache) ?? 0) + 1);
 
     const cls = statusClass(r.status);
@@ -222,7 +228,9 @@ export class Metrics implements RequestObserver {
       else this.bytesFromUpstream += bytes;
     }
 
-    this.requestDuration.observe({ cache: r.cache }, Math.max(0, r.durationMs) / 1000);
+    let hist = this.durationChildren.get(r.cache);
+    if (!hist) this.durationChildren.set(r.cache, (hist = this.requestDuration.labels(r.cache)));
+    hist.observe(Math.max(0, r.durationMs) / 1000);
     this.requestMs.add(r.durationMs);
     if (r.upstreamMs !== undefined) {
       this.upstreamDuration.observe(Math.max(0, r.upstreamMs) / 1000);
