@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
 import { createListener, shutdown } from './server/listener.js';
-import { createRequestHandler } from './proxy/handler.js';
+import { createRequestHandler, newRecord } from './proxy/handler.js';
 import { Router } from './proxy/router.js';
 import { CacheEngine } from './cache/engine.js';
 import { compileRules } from './cache/rules.js';
@@ -129,6 +129,10 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     const refuse = (status: number, reason: string, extra: [string, string][] = []) => {
       socket.end(rawErrorResponse(status, reason, req.url, cacheStatus, extra));
       setTimeout(() => socket.destroy(), 1000).unref();
+      // refused CONNECTs are logged like any other request
+      const rec = newRecord(req);
+      Object.assign(rec, { url: req.url ?? '-', status, cache: 'error', cacheStatus, durationMs: Date.now() - rec.startTime });
+      for (const o of observers) o.onRequest(rec);
     };
     if (!access.isAllowed(addr)) {
       metrics.denied('client');

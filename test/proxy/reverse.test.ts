@@ -69,3 +69,13 @@ test('a reverse-only proxy (--no-forward) refuses absolute-form requests and CON
   assert.equal(ok.status, 200);
   await l.stop();
 });
+
+test('a refused CONNECT is logged like any other request', async () => {
+  const l = await startTestLarder({ upstream: origin.url, forward: false });
+  await rawExchange(l.port, 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n');
+  const rec = l.records.find((r) => r.method === 'CONNECT');
+  assert.ok(rec, 'refused CONNECT not recorded');
+  assert.equal(rec.status, 405);
+  assert.equal(rec.cache, 'error');
+  await l.stop();
+});
