@@ -60,11 +60,29 @@ export async function deliverUpstream(ex: Exchange, up: UpstreamResponse, opts: 
     if (!withBody) {
       up.body.resume();
       await once(up.body, 'end').catch(() => undefined);
-      res.end();
       const stored = writer ? await commit(writer) : false;
+      res.end();
       return { complete: true, stored };
     }
+    // with a writer and a known length, the chunk that completes the body is held until the entry is committed,
+    // so a client that asks again as soon as it has the whole body finds it stored (read-your-writes)
+    const cl = up.headers['content-length'];
+    const expected = writer && typeof cl === 'string' ? Number(cl) : undefined;
+    let received = 0;
+    let held: Buffer | undefined;
     for await (const chunk of up.body as AsyncIterable<Buffer>) {
+      received += chunk.length;
+      if (writer && expected !== undefined && received >= expected) {
+        held = chunk;
+        try {
+          const p = writer.write(chunk);
+          if (p) await p;
+        } catch {
+          writer.abort();
+          writer = undefined;
+        }
+        continue;
+      }
       if (writer) {
         try {
           const p = writer.write(chunk);
@@ -84,8 +102,14 @@ export async function deliverUpstream(ex: Exchange, up: UpstreamResponse, opts: 
         return { complete: false, stored: false };
       }
     }
-    if (!clientGone) res.end();
+    // commit before the response ends: a client that asks again as soon as it has the body finds it stored
+    // (read-your-writes; with the disk store a commit is one lmdb batch, a few ms)
     const stored = writer ? await commit(writer) : false;
+    if (held && !clientGone) {
+      ex.record.bytesSent += held.length;
+      res.write(held);
+    }
+    if (!clientGone) res.end();
     return { complete: !clientGone, stored };
   } catch (err) {
     writer?.abort();

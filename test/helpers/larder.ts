@@ -25,7 +25,8 @@ export async function startTestLarder(overrides: Partial<Config> = {}, opts: Sta
     adminPort: 0,
     accessLog: 'off',
     logLevel: 'silent',
-    disk: false,
+    // LARDER_TEST_DISK=1 runs the integration tests on the default tiered LMDB store instead of memory
+    disk: process.env.LARDER_TEST_DISK === '1',
     cacheDir: join(dir, 'cache'),
     caDir: join(dir, 'ca'),
     shutdownTimeout: 2000,
