@@ -114,7 +114,7 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
     }
   }
 
-  const ct = meta.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1];
+  const ct = contentTypeOf(meta);
   if (ct) ex.record.contentType = ct;
   const headOnly = ex.method === 'HEAD' || meta.status === 204 || meta.status === 304;
 

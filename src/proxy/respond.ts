@@ -72,25 +72,11 @@ export async function deliverUpstream(ex: Exchange, up: UpstreamResponse, opts: 
     let held: Buffer | undefined;
     for await (const chunk of up.body as AsyncIterable<Buffer>) {
       received += chunk.length;
-      if (writer && expected !== undefined && received >= expected) {
+      const last = expected !== undefined && received >= expected;
+      if (writer && !(await feed(writer, chunk))) writer = undefined; // too large or store failure: keep serving the client
+      if (last && writer) {
         held = chunk;
-        try {
-          const p = writer.write(chunk);
-          if (p) await p;
-        } catch {
-          writer.abort();
-          writer = undefined;
-        }
         continue;
-      }
-      if (writer) {
-        try {
-          const p = writer.write(chunk);
-          if (p) await p;
-        } catch {
-          writer.abort();
-          writer = undefined; // too large or store failure: keep serving the client
-        }
       }
       if (!clientGone) {
         ex.record.bytesSent += chunk.length;
@@ -118,6 +104,18 @@ export async function deliverUpstream(ex: Exchange, up: UpstreamResponse, opts: 
     return { complete: false, stored: false, error: err };
   } finally {
     res.off('close', onClose);
+  }
+}
+
+/** Hand a chunk to the store writer; false (and the writer aborted) when it refused it. */
+async function feed(writer: EntryWriter, chunk: Buffer): Promise<boolean> {
+  try {
+    const p = writer.write(chunk);
+    if (p) await p;
+    return true;
+  } catch {
+    writer.abort();
+    return false;
   }
 }
 
