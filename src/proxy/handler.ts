@@ -4,7 +4,6 @@
  * and hands the rest to the cache engine. Nothing thrown here reaches the client as a stack trace.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import type { Config } from '../config/load.js';
 import type { AccessRecord, RequestObserver } from '../log/record.js';
@@ -13,6 +12,7 @@ import { formatCacheStatus } from '../cache/status.js';
 import { ProxyError, sendError, forbidden } from './errors.js';
 import type { Router } from './router.js';
 import { finishResponseHeaders } from './exchange.js';
+import { parseCidrList, addressInList } from '../server/access.js';
 
 export interface AccessRule { isAllowed(address: string | undefined): boolean }
 export interface Authenticator {
@@ -73,20 +73,10 @@ export function newRecord(req: IncomingMessage): AccessRecord {
   };
 }
 
-function cidrList(list: string[]): BlockList {
-  const bl = new BlockList();
-  for (const entry of list) {
-    const [addr, bits] = entry.split('/');
-    const type = isIPv6(addr!) ? 'ipv6' : 'ipv4';
-    if (!isIPv4(addr!) && !isIPv6(addr!)) continue;
-    bl.addSubnet(addr!, Number(bits ?? (type === 'ipv6' ? 128 : 32)), type);
-  }
-  return bl;
-}
 
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const c = deps.config;
-  const purgeAllow = cidrList(c.purgeAllow);
+  const purgeAllow = parseCidrList(c.purgeAllow, 'purgeAllow');
   const status = (detail: string) => formatCacheStatus(c.via, { fwd: 'bypass', detail });
 
   // connections answered with "Connection: close": requests pipelined behind are not processed
@@ -170,9 +160,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   }
 
   async function purge(url: string, req: IncomingMessage, res: ServerResponse, rec: AccessRecord): Promise<void> {
-    const addr = req.socket.remoteAddress ?? '';
-    const plain = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-    if (!purgeAllow.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4')) {
+    if (!addressInList(purgeAllow, req.socket.remoteAddress ?? '')) {
       return refuse(res, rec, forbidden('PURGE is not allowed from this address', 'purge-denied'));
     }
     const n = await deps.engine.purge({ url });

@@ -11,6 +11,8 @@ import type { Duplex } from 'node:stream';
 import type { Config } from '../config/load.js';
 import type { AccessRecord, CacheResult } from '../log/record.js';
 import type { Interceptor } from '../tls/intercept.js';
+import { rawErrorResponse } from './errors.js';
+import { formatCacheStatus } from '../cache/status.js';
 
 export interface ConnectDeps {
   config: Config;
@@ -34,14 +36,6 @@ export interface ConnectTarget {
 /** how long a client may keep a socket open after an error response before it is destroyed */
 const LINGER_MS = 2_000;
 
-const REASONS: Record<number, string> = {
-  200: 'Connection established',
-  400: 'Bad Request',
-  403: 'Forbidden',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  504: 'Gateway Timeout',
-};
 
 /**
  * Parse a CONNECT request-target: authority-form `host:port` only (RFC 9112 §3.2.3,
@@ -95,7 +89,7 @@ function describeConnectError(err: NodeJS.ErrnoException, authority: string, hos
 export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: Buffer, deps: ConnectDeps): void {
   const { config } = deps;
   const startTime = Date.now();
-  const cacheStatus = `${config.via}; fwd=bypass; detail=connect`;
+  const cacheStatus = formatCacheStatus(config.via, { fwd: 'bypass', detail: 'connect' });
   let recorded = false;
   let status = 0;
   let cache: CacheResult = 'bypass';
@@ -135,15 +129,7 @@ export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: 
     status = code;
     cache = 'error';
     if (clientSocket.destroyed) return;
-    const body = Buffer.from(`${text}\n`);
-    const headBytes = Buffer.from(
-      `HTTP/1.1 ${code} ${REASONS[code] ?? 'Error'}\r\n` +
-      `Cache-Status: ${cacheStatus}\r\n` +
-      'Content-Type: text/plain; charset=utf-8\r\n' +
-      `Content-Length: ${body.length}\r\n` +
-      'Connection: close\r\n\r\n',
-    );
-    clientSocket.end(Buffer.concat([headBytes, body]));
+    clientSocket.end(rawErrorResponse(code, text, req.url, cacheStatus));
     // Drain whatever the client still sends and give it a moment to read the answer, then close.
     clientSocket.resume();
     const linger = setTimeout(() => clientSocket.destroy(), LINGER_MS);

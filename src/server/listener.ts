@@ -7,7 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/load.js';
-import { rawErrorResponse } from '../proxy/errors.js';
+import { rawErrorResponse, errorBody } from '../proxy/errors.js';
 import { formatCacheStatus } from '../cache/status.js';
 
 export interface ListenerDeps {
@@ -78,7 +78,7 @@ export function createListener(deps: ListenerDeps): http.Server {
       // the head was accepted but the body framing is invalid (bad chunk size, Transfer-Encoding without
       // final chunked): answer 400 on the pending response, abort the upstream request streaming this
       // body (it never completes), and close. https://www.rfc-editor.org/rfc/rfc9112#section-6.3
-      const body = `${status} Bad Request\n${reason}\n`;
+      const body = errorBody(status, reason, undefined);
       pending.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Status': cacheStatus, 'Cache-Control': 'no-store', Connection: 'close' });
       pending.end(body, () => socket.destroy());
       pending.req.destroy(err);
