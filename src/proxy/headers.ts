@@ -65,12 +65,6 @@ export function pairsToObject(pairs: readonly [string, string][]): Record<string
   return out;
 }
 
-/** Raw flat array → lower-case object (repeats joined, set-cookie as array). */
-export function rawToObject(raw: readonly string[]): Record<string, string | string[]> {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-  return pairsToObject(pairs);
-}
 
 export function getRaw(raw: readonly string[], name: string): string | undefined {
   let found: string | undefined;
@@ -103,12 +97,4 @@ export function viaNames(via: string | undefined, pseudonym: string): boolean {
     if (parts.length >= 2 && parts[1]!.toLowerCase() === p) return true;
   }
   return false;
-}
-
-/** Append to a comma-list header in a raw array (or add it). */
-export function appendListRaw(raw: string[], name: string, value: string): string[] {
-  const existing = getRaw(raw, name);
-  const out = removeRaw(raw, new Set([name]));
-  out.push(name, existing ? `${existing}, ${value}` : value);
-  return out;
 }
