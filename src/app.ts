@@ -69,7 +69,14 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   const storeStats = () => (store.tierStats ? store.tierStats() : [store.stats()]);
   const metrics = new Metrics({ storeStats });
   const accessLog: AccessLog = createAccessLog({ format: config.logFormat, file: config.accessLog, log });
-  const destination = new DestinationPolicy({ denyHosts: config.denyHosts, denyCidrs: config.denyCidrs, connectPorts: config.connectPorts });
+  let listenPort = config.port;
+  let adminPort: number | undefined;
+  const destination = new DestinationPolicy({
+    denyHosts: config.denyHosts, denyCidrs: config.denyCidrs, connectPorts: config.connectPorts,
+    allowLocalhostDestinations: config.allowLocalhostDestinations,
+    ownPorts: () => ({ proxy: listenPort, admin: adminPort }),
+    exemptHosts: config.upstream ? [new URL(config.upstream).hostname] : [],
+  });
   const upstream = new UpstreamClient({
     connectTimeout: config.connectTimeout,
     upstreamTimeout: config.upstreamTimeout,
@@ -97,7 +104,6 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   const limits = new ConnectionLimits({ maxTotal: config.maxConnections, maxPerClient: config.maxConnectionsPerClient });
   const observers: RequestObserver[] = [accessLog, metrics, ...(opts.observers ?? [])];
 
-  let listenPort = config.port;
   const router = new Router({ config, listenPort: () => listenPort, interceptTargetOf });
   const onRequest = createRequestHandler({
     config, router, engine, access, auth, destination, observers,
@@ -109,7 +115,9 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   let interceptor: Interceptor | undefined;
   const connectDeps = {
     config,
-    checkDestination: async (host: string, port: number) => {
+    checkDestination: async (host: string, port: number, clientAddress?: string) => {
+      const why = destination.checkTarget(host, port, clientAddress);
+      if (why !== undefined) return why;
       try {
         await destination.resolveForConnect(host, port);
         return undefined;
@@ -187,6 +195,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
       log.warn({ err: err.message }, `admin listener not started (${err.code ?? err.message}); metrics and purge API unavailable`);
       return undefined;
     });
+    adminPort = admin?.port;
   }
 
   let closing: Promise<void> | undefined;

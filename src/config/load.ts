@@ -80,6 +80,7 @@ export interface Config {
   purgeAllow: string[];
   denyHosts: string[];
   denyCidrs: string[];
+  allowLocalhostDestinations: boolean;
   maxHeaderSize: number;
   maxUrlLength: number;
   maxHeaders: number;

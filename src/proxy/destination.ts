@@ -4,11 +4,20 @@
  * - `denyHosts`: host patterns refused before DNS — `example.com` (that host), `*.example.com` (any
  *   subdomain, not example.com itself), `.example.com` (example.com and every subdomain, Squid's dstdomain).
  * - `denyCidrs`: addresses refused after DNS. The default (src/config/options.ts) is 169.254.0.0/16 and
- *   fe80::/10: link-local, where cloud metadata services live (169.254.169.254 hands out credentials).
- *   Loopback and private ranges are allowed by default on purpose: larder is commonly run in labs and CI
- *   in front of local services; add 127.0.0.0/8, 10.0.0.0/8, ... to denyCidrs when clients are untrusted.
+ *   fe80::/10 (link-local, where cloud metadata services live: 169.254.169.254 hands out credentials),
+ *   plus the metadata addresses outside it: fd00:ec2::254 (AWS over IPv6), 100.100.100.200 (Alibaba),
+ *   192.0.0.192 (Oracle). Private ranges are allowed by default on purpose: teams reach internal
+ *   artifact servers through larder; add 10.0.0.0/8, ... to denyCidrs when clients are untrusted.
  * - The unspecified address (0.0.0.0/8, ::) is always refused: connecting to it reaches the local host
  *   and would slip past a loopback rule.
+ * - The proxy's own listeners (proxy port and admin port, `ownPorts`) are never a destination, on any of
+ *   the machine's addresses or names, whoever asks (`checkTarget`): otherwise any proxy client reaches
+ *   the admin API, which trusts loopback callers.
+ * - Loopback (127.0.0.0/8, ::1, localhost) is refused to clients that are not themselves on loopback,
+ *   like Squid's `to_localhost`, unless `allowLocalhostDestinations` (`checkTarget`); a client on the same
+ *   machine gains nothing it could not reach directly. A name that is not a localhost name but resolves
+ *   to a loopback address is refused to everyone (at lookup, where the client is not known). The
+ *   configured reverse upstream is the operator's choice and is exempt from the loopback rule.
  * - IPv6 forms that embed an IPv4 address (::ffff:169.254.169.254, NAT64 64:ff9b::a9fe:a9fe) are checked
  *   as that IPv4 address too; numeric IPv4 spellings (2852039166, 0xa9fea9fe, 0251.0376.0251.0376) are
  *   normalised the way the WHATWG URL parser and getaddrinfo read them.
@@ -16,14 +25,15 @@
  * The address check runs inside the DNS lookup the connection itself uses (`lookup` for undici,
  * `resolveForConnect` for CONNECT tunnels), so the name cannot resolve to one address for the check and
  * another for the connection (DNS rebinding). Node does not call `lookup` for IP literals, so callers
- * must also run `checkHost` on every destination.
+ * must also run `checkTarget` (or `checkHost`) on every destination.
  */
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
 import { domainToASCII } from 'node:url';
+import { hostname as machineName, networkInterfaces } from 'node:os';
 import { ConfigError } from '../config/load.js';
-import { addressInList, parseCidrList } from '../server/access.js';
+import { addressInList, normalizeAddress, parseCidrList } from '../server/access.js';
 
 export class DestinationDeniedError extends Error {
   readonly code = 'LARDER_DESTINATION_DENIED';
@@ -45,6 +55,22 @@ export interface DestinationPolicyOptions {
   connectPorts: string[];
   /** name resolution, injectable for tests; default dns.lookup with all: true */
   resolve?: Resolver;
+  /** let clients that are not on loopback reach the proxy host's loopback (default false, Squid's to_localhost) */
+  allowLocalhostDestinations?: boolean;
+  /** the proxy's own listening ports (proxy, admin), never a destination; a getter because they are bound later */
+  ownPorts?: () => OwnPorts;
+  /** host names exempt from the loopback rule at lookup (the configured reverse upstream) */
+  exemptHosts?: string[];
+}
+
+export interface OwnPorts {
+  proxy?: number;
+  admin?: number;
+}
+
+export interface TargetContext {
+  /** the destination is the configured reverse upstream (the operator's choice: exempt from the loopback rule) */
+  configuredUpstream?: boolean;
 }
 
 interface CidrRule {
@@ -55,6 +81,17 @@ interface CidrRule {
 type HostPattern = { kind: 'exact' | 'subdomains' | 'domain'; name: string; text: string };
 
 const UNSPECIFIED: CidrRule = { text: 'the unspecified address (0.0.0.0/8, ::)', list: parseCidrList(['0.0.0.0/8', '::/128'], 'builtin') };
+const LOOPBACK = parseCidrList(['127.0.0.0/8', '::1/128'], 'builtin');
+
+/** RFC 6761 §6.3 localhost names, and the usual /etc/hosts aliases of ::1. */
+function isLocalhostName(h: string): boolean {
+  return h === 'localhost' || h.endsWith('.localhost') || h === 'localhost.localdomain' || h === 'ip6-localhost' || h === 'ip6-loopback';
+}
+
+/** True for a loopback client address (127.0.0.0/8, ::1, IPv4-mapped forms). */
+export function isLoopbackClient(address: string | undefined): boolean {
+  return address !== undefined && addressInList(LOOPBACK, address);
+}
 
 const defaultResolve: Resolver = (hostname, options) =>
   dnsLookup(hostname, { all: true, family: options.family, ...(options.hints !== undefined ? { hints: options.hints } : {}) });
@@ -64,6 +101,12 @@ export class DestinationPolicy {
   private readonly cidrRules: CidrRule[];
   private readonly ports: { from: number; to: number }[];
   private readonly resolve: Resolver;
+  private readonly allowLocalhost: boolean;
+  private readonly ownPorts: () => OwnPorts;
+  private readonly exemptHosts: Set<string>;
+  /** this machine's names and interface addresses, read at construction */
+  private readonly localAddresses: Set<string>;
+  private readonly localNames: Set<string>;
 
   /** Throws a ConfigError naming the key for a bad CIDR or port entry. */
   constructor(opts: DestinationPolicyOptions) {
@@ -71,6 +114,42 @@ export class DestinationPolicy {
     this.cidrRules = [UNSPECIFIED, ...opts.denyCidrs.map((text) => ({ text, list: parseCidrList([text], 'denyCidrs') }))];
     this.ports = opts.connectPorts.map(parsePortRange);
     this.resolve = opts.resolve ?? defaultResolve;
+    this.allowLocalhost = opts.allowLocalhostDestinations === true;
+    this.ownPorts = opts.ownPorts ?? (() => ({}));
+    this.exemptHosts = new Set((opts.exemptHosts ?? []).map(normalizeHost));
+    this.localAddresses = new Set();
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) {
+        const n = literalAddress(normalizeHost(a.address));
+        if (n !== undefined) this.localAddresses.add(canonicalAddress(n));
+      }
+    }
+    const name = normalizeHost(machineName());
+    this.localNames = new Set(name ? [name] : []);
+  }
+
+  /**
+   * Every per-request destination rule, for a request from `clientAddress` to host:port (name or IP
+   * literal): the deny lists (`checkHost`), the proxy's own listeners, and the loopback rule. Returns
+   * the reason to refuse, or undefined. Runs before DNS; the lookup adds the address rules after it.
+   */
+  checkTarget(host: string, port: number, clientAddress: string | undefined, ctx: TargetContext = {}): string | undefined {
+    const denied = this.checkHost(host);
+    if (denied !== undefined) return denied;
+    const h = normalizeHost(host);
+    const ip = literalAddress(h);
+    // this machine's own name counts as loopback (Debian maps it to 127.0.1.1, and the lookup lets it through)
+    const loopback = ip !== undefined ? addressInList(LOOPBACK, ip) : isLocalhostName(h) || this.localNames.has(h);
+    const local = loopback || (ip !== undefined && this.localAddresses.has(canonicalAddress(ip)));
+    if (local) {
+      const own = this.ownPorts();
+      const which = port === own.proxy ? 'proxy' : port === own.admin ? 'admin' : undefined;
+      if (which) return `destination ${host}:${port} is this proxy's own ${which} listener`;
+    }
+    if (loopback && !this.allowLocalhost && !ctx.configuredUpstream && !isLoopbackClient(clientAddress)) {
+      return `destination ${host} is the proxy host's loopback, refused to clients not on this machine (allowLocalhostDestinations)`;
+    }
+    return undefined;
   }
 
   /**
@@ -154,13 +233,30 @@ export class DestinationPolicy {
       throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
     }
     for (const a of addresses) {
-      const reason = this.checkAddress(a.address);
+      const reason = this.checkAddress(a.address) ?? this.loopbackByName(hostname, a.address);
       if (reason !== undefined) {
         throw new DestinationDeniedError(`${hostname} resolves to ${a.address}: ${reason}`, hostname, 'denyCidrs', a.address);
       }
     }
     return addresses;
   }
+
+  /**
+   * At lookup the client is unknown, and one upstream connection serves many clients: a name that is not
+   * a localhost name (nor this machine's name, nor the configured upstream) but resolves to loopback is
+   * refused to everyone, so "evil.example A 127.0.0.1" cannot reach the proxy host's loopback services.
+   */
+  private loopbackByName(hostname: string, address: string): string | undefined {
+    if (this.allowLocalhost || !addressInList(LOOPBACK, address)) return undefined;
+    const h = normalizeHost(hostname);
+    if (isLocalhostName(h) || this.localNames.has(h) || this.exemptHosts.has(h)) return undefined;
+    return 'a loopback address, reached only through a localhost name (allowLocalhostDestinations)';
+  }
+}
+
+/** The address in one spelling (IPv4-mapped as IPv4, IPv6 lower-case) for set lookups. */
+function canonicalAddress(ip: string): string {
+  return normalizeAddress(ip)?.address ?? ip;
 }
 
 function familyOf(f: number | string | undefined): 0 | 4 | 6 {

@@ -19,7 +19,10 @@ export interface Authenticator {
   check(proxyAuthorization: string | undefined, clientAddress: string): Promise<{ result: 'ok'; user: string } | { result: 'missing' | 'invalid' | 'limited' }>;
   challenge(): string;
 }
-export interface HostRule { checkHost(host: string): string | undefined }
+export interface HostRule {
+  /** reason to refuse a request from clientAddress to host:port, or undefined (DestinationPolicy.checkTarget) */
+  checkTarget(host: string, port: number, clientAddress: string | undefined, ctx?: { configuredUpstream?: boolean }): string | undefined;
+}
 
 export interface HandlerDeps {
   config: Config;
@@ -119,7 +122,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     try {
       ex = deps.router.route(req, res, rec);
     } catch (err) {
-      if (err instanceof ProxyError) return refuse(res, rec, err, err.status === 400 || err.status === 414 || err.status === 431);
+      if (err instanceof ProxyError) return refuse(res, rec, err, err.status === 400 || err.status === 414 || err.status === 431 || err.status === 505);
       throw err;
     }
     if (deps.auth && ex.mode === 'forward') {
@@ -135,8 +138,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         }
       }
     }
-    if (deps.destination && ex.mode !== 'reverse') {
-      const why = deps.destination.checkHost(ex.target.hostname.replace(/^\[|\]$/g, ''));
+    // in every mode: a reverse target is the configured upstream, exempt from the loopback rule only
+    if (deps.destination) {
+      const port = Number(ex.target.port || (ex.target.protocol === 'https:' ? 443 : 80));
+      const why = deps.destination.checkTarget(ex.target.hostname.replace(/^\[|\]$/g, ''), port, req.socket.remoteAddress, { configuredUpstream: ex.mode === 'reverse' });
       if (why) {
         deps.onDenied?.('destination');
         return refuse(res, rec, forbidden(why, 'destination-denied'));

@@ -17,7 +17,7 @@ import { formatCacheStatus } from '../cache/status.js';
 export interface ConnectDeps {
   config: Config;
   /** destination check from the safety layer (deny lists, DNS pinning); returns a reason to refuse with 403, or undefined */
-  checkDestination?: (host: string, port: number) => Promise<string | undefined>;
+  checkDestination?: (host: string, port: number, clientAddress?: string) => Promise<string | undefined>;
   /** an intercept engine, when --intercept is on */
   interceptor?: Interceptor;
   /** called once per CONNECT when it ends, with a record for the access log/metrics */
@@ -147,7 +147,7 @@ export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: 
     if (deps.checkDestination) {
       let reason: string | undefined;
       try {
-        reason = await deps.checkDestination(target.host, target.port);
+        reason = await deps.checkDestination(target.host, target.port, req.socket?.remoteAddress);
       } catch (err) {
         return refuse(502, `cannot check destination ${authorityOf(target)} (${(err as Error).message ?? String(err)})`);
       }

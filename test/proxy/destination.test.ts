@@ -92,7 +92,8 @@ test('lookup refuses a name resolving to a denied address (any of its addresses)
     'mapped.test': ['::ffff:169.254.169.254'],
     'ok.test': ['127.0.0.1', '::1'],
   });
-  const p = policy({ resolve, denyHosts: ['blocked.test'] });
+  // loopback answers: the loopback-by-name rule is covered in test/security/own-listeners.test.ts
+  const p = policy({ resolve, denyHosts: ['blocked.test'], allowLocalhostDestinations: true });
   const call = (name: string, options: object): Promise<{ err: Error | null; address: unknown; family?: number }> =>
     new Promise((done) => p.lookup(name, options, (err, address, family) => done({ err, address, family })));
 
@@ -123,7 +124,7 @@ test('lookup plugs into net.connect: the connection uses the checked address', a
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const p = policy({ resolve: fakeResolver({ 'local.test': ['127.0.0.1'], 'meta.test': ['169.254.169.254'] }) });
+  const p = policy({ resolve: fakeResolver({ 'local.test': ['127.0.0.1'], 'meta.test': ['169.254.169.254'] }), allowLocalhostDestinations: true });
   try {
     const ok = connect({ host: 'local.test', port, lookup: p.lookup as never });
     ok.setEncoding('utf8');
@@ -147,7 +148,7 @@ test('lookup plugs into an undici Agent (connect: { lookup })', async () => {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const p = policy({ resolve: fakeResolver({ 'origin.test': ['127.0.0.1'], 'rebind.test': ['169.254.169.254'] }) });
+  const p = policy({ resolve: fakeResolver({ 'origin.test': ['127.0.0.1'], 'rebind.test': ['169.254.169.254'] }), allowLocalhostDestinations: true });
   const agent = new Agent({ connect: { lookup: p.lookup as never, timeout: 2000 } });
   try {
     const res = await request(`http://origin.test:${port}/`, { dispatcher: agent });
