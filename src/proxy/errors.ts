@@ -28,7 +28,7 @@ const REASONS: Record<number, string> = {
   400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 407: 'Proxy Authentication Required',
   408: 'Request Timeout', 413: 'Content Too Large', 414: 'URI Too Long', 416: 'Range Not Satisfiable', 429: 'Too Many Requests',
   431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 504: 'Gateway Timeout', 508: 'Loop Detected',
+  503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported', 508: 'Loop Detected',
 };
 export function reasonPhrase(status: number): string {
   return REASONS[status] ?? 'Error';

@@ -20,17 +20,31 @@ export interface RouterOptions {
 }
 
 const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
+/** RFC 9110 §7.2 Host: reg-name (letters, digits, - . _ ~) or [IPv6], optional port */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::[0-9]{0,5})?$/;
+
+/** A request that announces a body: Transfer-Encoding, or a Content-Length other than 0. */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const cl = req.headers['content-length'];
+  return cl !== undefined && Number(cl) !== 0;
+}
 
 export class Router {
   private readonly upstream?: URL;
+  /** path of the configured upstream without its trailing slash ('' for none) */
+  private readonly upstreamBase: string = '';
   private readonly strip: Set<string>;
   private readonly localNames: Set<string>;
 
   constructor(private readonly opts: RouterOptions) {
     const c = opts.config;
-    if (c.upstream) this.upstream = new URL(c.upstream);
-    this.strip = new Set([...c.stripRequestHeaders.map((h) => h.toLowerCase()), 'host', 'expect', 'max-forwards', 'via']);
-    if (c.xForwardedFor) this.strip.add('x-forwarded-for');
+    if (c.upstream) {
+      this.upstream = new URL(c.upstream);
+      this.upstreamBase = this.upstream.pathname.replace(/\/+$/, '');
+    }
+    // the client's own X-Forwarded-For never goes upstream as is: rebuilt below when xForwardedFor is on, else dropped
+    this.strip = new Set([...c.stripRequestHeaders.map((h) => h.toLowerCase()), 'host', 'expect', 'max-forwards', 'via', 'x-forwarded-for']);
     this.localNames = new Set(['localhost', '127.0.0.1', '::1', '[::1]', '0.0.0.0', '::', hostname().toLowerCase(), c.host.toLowerCase()]);
     for (const list of Object.values(networkInterfaces())) {
       for (const a of list ?? []) this.localNames.add(a.address.toLowerCase());
@@ -42,12 +56,23 @@ export class Router {
     const c = this.opts.config;
     const method = req.method ?? 'GET';
     const rawUrl = req.url ?? '';
+    // llhttp passes HTTP/0.9 and HTTP/2.0 request lines through; larder speaks 1.0 and 1.1 only (RFC 9110 §15.6.6)
+    if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
+      throw new ProxyError(505, 'LARDER_ERR_VERSION', `HTTP/${req.httpVersion} is not supported: larder speaks HTTP/1.0 and HTTP/1.1`, 'version-not-supported');
+    }
     if (rawUrl.length > c.maxUrlLength) throw new ProxyError(414, 'LARDER_ERR_URI_TOO_LONG', `request target longer than ${c.maxUrlLength} bytes`, 'uri-too-long');
     if (req.rawHeaders.length / 2 > c.maxHeaders) throw new ProxyError(431, 'LARDER_ERR_HEADERS', `more than ${c.maxHeaders} header fields`, 'too-many-headers');
     let hostLines = 0;
     for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hostLines++;
     if (hostLines > 1) throw badRequest('more than one Host header field (RFC 9112 §3.2)');
     if (hostLines === 0 && req.httpVersion !== '1.0') throw badRequest('HTTP/1.1 request without a Host header field (RFC 9112 §3.2)');
+    const clientHost = req.headers.host;
+    // an invalid Host is refused, never replaced: the key and the upstream must see the same host (RFC 9112 §3.2)
+    if (clientHost !== undefined && clientHost !== '' && !VALID_HOST.test(clientHost)) throw badRequest('invalid Host header field (RFC 9112 §3.2)');
+    if ((method === 'GET' || method === 'HEAD') && hasBody(req)) {
+      // the body is not part of the cache key: a GET with a body could store one answer for another's question
+      throw badRequest(`${method} with a request body is not accepted (the body would not be part of the cache key)`);
+    }
 
     const intercepted = this.opts.interceptTargetOf?.(req.socket);
     let mode: RouteMode;
@@ -67,31 +92,36 @@ export class Router {
       resourceUrl = u.href;
       upstreamHost = u.host;
     } else if (rawUrl.startsWith('/') || (rawUrl === '*' && method === 'OPTIONS')) {
+      // RFC 9112 §3.2.1 origin-form: a backslash is no path character, and URL parsers read it as "/"
+      if (rawUrl.includes('\\')) throw badRequest('malformed request target (backslash)');
+      // the path on its own, on a placeholder authority: dot segments resolved, and "//host/..." stays a path
+      const path = new URL(`http://origin-form.invalid${rawUrl === '*' ? '/' : rawUrl}`);
       if (intercepted) {
-        const hostHeader = req.headers.host?.toLowerCase();
+        const hostHeader = clientHost?.toLowerCase();
         const defaultAuthority = intercepted.port === 443 ? intercepted.host : `${intercepted.host}:${intercepted.port}`;
         // the Host header may not steer an intercepted request elsewhere than the CONNECT target (cache poisoning)
         const authority = hostHeader && (hostHeader === defaultAuthority.toLowerCase() || hostHeader === `${intercepted.host}:${intercepted.port}`.toLowerCase())
           ? hostHeader : defaultAuthority;
         mode = 'intercept';
-        target = new URL(`https://${authority}${rawUrl === '*' ? '/' : rawUrl}`);
+        target = new URL(`https://${authority}${path.pathname}${path.search}`);
         resourceUrl = target.href;
         upstreamHost = authority;
       } else if (this.upstream) {
         mode = 'reverse';
-        const path = rawUrl === '*' ? '/' : rawUrl;
-        target = new URL(path, this.upstream);
-        if (!target.pathname.startsWith('/')) throw badRequest('malformed request target');
-        const clientHost = req.headers.host;
-        upstreamHost = c.upstreamHost ?? clientHost ?? this.upstream.host;
-        let keyHost = (clientHost ?? this.upstream.host).toLowerCase();
-        if (!/^[a-z0-9.\-:[\]_]+$/.test(keyHost)) keyHost = this.upstream.host;
-        resourceUrl = `${this.upstream.protocol}//${keyHost}${target.pathname}${target.search}`;
+        // joined as text onto the configured upstream's origin and base path, never resolved as a reference:
+        // new URL("//169.254.169.254/x", upstream) would leave the upstream's authority
+        target = new URL(`${this.upstream.origin}${this.upstreamBase}${path.pathname}${path.search}`);
+        if (target.host !== this.upstream.host) throw badRequest('malformed request target');
+        const host = clientHost || this.upstream.host;
+        upstreamHost = c.upstreamHost ?? host;
+        resourceUrl = `${this.upstream.protocol}//${host.toLowerCase()}${path.pathname}${path.search}`;
       } else {
         throw badRequest('larder is a proxy: send absolute-form requests (curl -x http://HOST:PORT URL), or start it with --upstream for reverse proxying');
       }
+    } else if (method === 'CONNECT') {
+      throw badRequest('malformed CONNECT target (authority-form host:port)');
     } else {
-      throw badRequest('malformed request target');
+      throw badRequest('malformed request target: expected origin-form (/path), absolute-form (http://host/path), or * for OPTIONS');
     }
 
     // loops: our own pseudonym in Via, or a forward request aimed at our own listener

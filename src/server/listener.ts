@@ -21,7 +21,7 @@ export interface ListenerDeps {
 }
 
 /** Map a parser error to the status larder answers with (RFC 9112 §2.2, RFC 9110 §15.5). */
-function statusForClientError(code: string | undefined): [number, string] {
+function statusForClientError(code: string | undefined, parserReason?: string): [number, string] {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW': return [431, 'request head too large'];
     case 'ERR_HTTP_REQUEST_TIMEOUT': return [408, 'request head not received in time'];
@@ -33,7 +33,9 @@ function statusForClientError(code: string | undefined): [number, string] {
     case 'HPE_INVALID_HEADER_TOKEN': return [400, 'invalid character in a header field'];
     case 'HPE_INVALID_METHOD': return [400, 'invalid request method'];
     case 'HPE_INVALID_URL': return [400, 'invalid request target'];
-    case 'HPE_INVALID_VERSION': return [400, 'invalid HTTP version'];
+    case 'HPE_INVALID_VERSION':
+      // llhttp says "Invalid HTTP version" for a well-formed but unknown version (HTTP/1.2, HTTP/3.0): 505
+      return parserReason === 'Invalid HTTP version' ? [505, 'HTTP version not supported: larder speaks HTTP/1.0 and HTTP/1.1'] : [400, 'invalid HTTP version'];
     case 'HPE_LF_EXPECTED': case 'HPE_CR_EXPECTED': case 'HPE_STRICT': return [400, 'malformed line ending (bare CR or LF)'];
     default: return [400, 'malformed request'];
   }
@@ -72,7 +74,7 @@ export function createListener(deps: ListenerDeps): http.Server {
       socket.destroy();
       return;
     }
-    const [status, reason] = statusForClientError(err.code);
+    const [status, reason] = statusForClientError(err.code, (err as { reason?: string }).reason);
     const cacheStatus = formatCacheStatus(c.via, { fwd: 'bypass', detail: status === 408 ? 'timeout' : 'bad-request' });
     if (pending) {
       // the head was accepted but the body framing is invalid (bad chunk size, Transfer-Encoding without

@@ -108,7 +108,7 @@ const cases: Case[] = [
     build: (t, h) => `G<T ${t} HTTP/1.1\r\nHost: ${h}\r\n\r\n` },
   { name: 'lower-case unknown method', expect: 'reject', status: [400, 405, 501],
     build: (t, h) => `get ${t} HTTP/1.1\r\nHost: ${h}\r\n\r\n` },
-  { name: 'HTTP/0.9 request', expect: 'reject',
+  { name: 'HTTP/0.9 request', expect: 'reject', status: [400, 505],
     build: (t) => `GET ${t}\r\n\r\n` },
   { name: 'HTTP/2 preface on the HTTP/1 port', expect: 'reject', status: [400, 505],
     build: () => 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' },
