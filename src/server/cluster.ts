@@ -205,7 +205,9 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
 
   const fork = (): Worker => {
     const env: Record<string, string> = {};
-    if (port !== 0) env[PORT_ENV] = String(port);
+    // cluster mode: the primary's socket is shared by address and port as first asked (port 0 included),
+    // so the workers ask for the same; reuseport: each binds on its own, so they need the actual port
+    if (port !== 0 && config.workerMode === 'reuseport') env[PORT_ENV] = String(port);
     const worker = cluster.fork(env);
     states.set(worker.id, { worker, pid: worker.process.pid ?? 0, startedAt: Date.now(), ready: false });
     return worker;
@@ -226,7 +228,6 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
     detach();
     throw err;
   }
-  initial--;
   const rest = new Promise<void>((resolve) => { allReady = resolve; });
   if (initial > 0) {
     for (let i = 1; i < opts.workers; i++) fork();
