@@ -249,7 +249,7 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
       return Object.assign(merged, {
         workers: parts.map((p) => ({
           id: p.workerId, pid: states.get(p.workerId)?.pid, requests: p.value.snapshot.totals.requests,
-          byCache: p.value.snapshot.totals.byCache, connections: p.value.snapshot.connections,
+          byCache: p.value.snapshot.totals.byCache, collapsed: p.value.snapshot.totals.collapsed, connections: p.value.snapshot.connections,
         })),
       });
     },
