@@ -5,7 +5,8 @@
  * - Port: in `cluster` mode the primary holds the listening socket and hands connections to the workers
  *   round-robin (node:cluster's default on Linux); in `reuseport` mode each worker binds the port itself
  *   with SO_REUSEPORT and the kernel spreads connections. The first worker starts alone (it creates the
- *   store directory, the CA, and picks the port for --port 0); the others follow on the same port.
+ *   store directory, the CA, and picks the port for --port 0); once it serves, startCluster resolves and
+ *   the others start on the same port, taking connections as they come up ("worker ready" in the log).
  * - Restart: a worker that dies is forked again; one that dies young (< RESTART_RESET_MS) waits a doubling
  *   back-off (100 ms … 30 s), so a crash loop does not spin the machine.
  * - Signals: close() (the CLI calls it on SIGTERM/SIGINT) sends SIGTERM to every worker; each drains within
@@ -132,8 +133,6 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
   };
 
   let firstOutcome: ((err?: Error) => void) | undefined;
-  let allReady: (() => void) | undefined;
-  let initial = opts.workers;
 
   const onMessage = (worker: Worker, m: unknown): void => {
     if (!isLarderMessage<WorkerMessage>(m)) return;
@@ -149,7 +148,6 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
         log.info({ worker: worker.id, pid: s.pid, port: m.port }, 'worker ready');
         firstOutcome?.();
         firstOutcome = undefined;
-        if (--initial <= 0) { allReady?.(); allReady = undefined; }
         return;
       case 'failed': {
         const err = Object.assign(new Error(m.message), { code: m.code });
@@ -190,7 +188,6 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
       firstOutcome = undefined;
       return;
     }
-    if (!s.ready && --initial <= 0) { allReady?.(); allReady = undefined; }
     const delay = backoff.next(Date.now() - s.startedAt);
     log.warn({ worker: worker.id, pid: s.pid, code, signal, restartInMs: delay }, 'worker exited; starting a new one');
     const timer = setTimeout(() => {
@@ -228,11 +225,8 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
     detach();
     throw err;
   }
-  const rest = new Promise<void>((resolve) => { allReady = resolve; });
-  if (initial > 0) {
-    for (let i = 1; i < opts.workers; i++) fork();
-    await rest;
-  }
+  // it serves already; the others start in the background and take connections as they come up
+  for (let i = 1; i < opts.workers; i++) fork();
 
   const view = {
     registry: {

@@ -58,6 +58,14 @@ async function startCluster(upstream: string, extra: string[] = []): Promise<Run
     nextLog(/listening on http:\/\/127\.0\.0\.1:(\d+)/),
     exited.then((c) => { throw new Error(`larder exited ${c} before listening: ${err}`); }),
   ]);
+  // the listening line comes once the first worker serves; the second one follows
+  const bothReady = () => (err.match(/"msg":"worker ready"/g) ?? []).length >= 2;
+  if (!bothReady()) {
+    await Promise.race([
+      new Promise<void>((resolve) => { const on = () => { if (bothReady()) { child.stderr!.off('data', on); resolve(); } }; child.stderr!.on('data', on); }),
+      exited.then((c) => { throw new Error(`larder exited ${c}: ${err}`); }),
+    ]);
+  }
   return { child, port: Number(started[1]), adminPort, dir, nextLog, stderr: () => err, exited };
 }
 
