@@ -290,3 +290,29 @@ test('shutdown is bounded by shutdown-timeout when a request hangs', async () =>
     await hanging.close();
   }
 });
+
+const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+const reusePortSupported = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+
+test('--worker-mode reuseport: each worker binds the port, one store, one origin fetch (Node >= 22.12)', { skip: !reusePortSupported && `Node ${process.version} has no reusePort` }, async () => {
+  const l = await startCluster(origin.url, ['--worker-mode', 'reuseport']);
+  try {
+    const results = await Promise.all(Array.from({ length: 100 }, () => viaProxy(l.port, '/s5-reuseport', { headers: { connection: 'close' } })));
+    for (const r of results) assert.equal(r.body.toString(), 'collapsed body');
+    assert.equal(origin.count('/s5-reuseport'), 1);
+    const workers = (await adminJson(l, '/stats')).workers as WorkerFigures[];
+    assert.equal(workers.length, 2);
+    assert.equal(workers.reduce((a, w) => a + w.requests, 0), 100);
+  } finally {
+    await stopCluster(l);
+  }
+});
+
+test('--worker-mode reuseport on a Node without reusePort exits 2 and says which Node it needs', { skip: reusePortSupported && 'this Node has reusePort' }, async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--workers', '2', '--worker-mode', 'reuseport', '--port', '0', '--no-disk', '--admin-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  assert.equal(code, 2);
+  assert.match(err, /reuseport needs Node >= 22\.12/);
+});
