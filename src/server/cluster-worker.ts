@@ -61,7 +61,10 @@ export async function runWorker(config: Config): Promise<number> {
     }
   }
 
-  process.on('SIGHUP', () => larder.reopenLogs());
+  process.on('SIGHUP', () => {
+    larder.reopenLogs();
+    larder.log.info({ file: config.accessLog }, 'access log reopened');
+  });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string): void => {

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,12 @@ interface Running {
   exited: Promise<number | null>;
 }
 
+/** p, or a rejection naming what did not happen within ms */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -42,7 +48,7 @@ async function startCluster(upstream: string, extra: string[] = []): Promise<Run
   const dir = mkdtempSync(join(tmpdir(), 'larder-cluster-'));
   const adminPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--workers', '2', '--port', '0', '--upstream', upstream,
-    '--cache-dir', dir, '--admin-port', String(adminPort), '--access-log', 'off', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--cache-dir', dir, '--admin-port', String(adminPort), '--access-log', join(dir, 'access.log'), '--log-format', 'squid', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const watchers = new Set<{ re: RegExp; from: number; resolve: (m: RegExpExecArray) => void }>();
   child.stderr!.on('data', (d: Buffer) => {
@@ -227,6 +233,26 @@ test('PURGE and invalidation in one worker are seen by every worker at once', {
   const w = await viaProxy(larder.port, '/versioned-post', { method: 'POST', body: 'x', headers: { connection: 'close' } });
   assert.equal(w.status, 200);
   for (const res of await sequential(larder, '/versioned-post', 6)) assert.equal(res.body.toString(), 'version 2');
+});
+
+test('SIGHUP reaches every worker: after logrotate renames the access log, all workers write the new file', async () => {
+  const file = join(larder.dir, 'access.log');
+  const lines = (f: string) => { try { return readFileSync(f, 'utf8').split('\n').filter(Boolean); } catch { return []; } };
+  await warmBoth('/logged');
+  // the lines of finished requests are written asynchronously: wait, bounded, until they are in the file
+  for (let i = 0; i < 40 && lines(file).filter((l) => l.includes('/logged')).length < 6; i++) await new Promise((r) => setTimeout(r, 50));
+  renameSync(file, `${file}.1`);
+  const oldCount = lines(`${file}.1`).length;
+  // two "reopened" lines from two different workers
+  const both = larder.nextLog(/"worker":(\d+)[^\n]*"msg":"access log reopened"[\s\S]*"worker":(?!\1\b)(\d+)[^\n]*"msg":"access log reopened"/);
+  larder.child.kill('SIGHUP');
+  await within(both, 10_000, 'both workers reopening the access log');
+  await warmBoth('/rotated');
+  for (let i = 0; i < 40 && lines(file).length < 6; i++) await new Promise((r) => setTimeout(r, 50));
+  const fresh = lines(file);
+  assert.equal(fresh.length, 6);
+  assert.ok(fresh.every((l) => l.includes('/rotated')));
+  assert.equal(lines(`${file}.1`).length, oldCount, 'nothing more in the renamed file');
 });
 
 test('a dead worker is replaced and the port keeps serving', async () => {
