@@ -93,3 +93,12 @@ test('merged metrics: counters and the memory tier are summed, the shared lmdb t
   assert.equal(value('larder_store_objects', 'memory'), 7);
   assert.equal(value('larder_store_objects', 'lmdb'), 7);
 });
+
+test('--workers takes 1..1024; unset means one per CPU (resolved by the CLI)', async () => {
+  const { loadConfig, ConfigError } = await import('../../src/config/load.js');
+  assert.equal(loadConfig([]).config.workers, undefined);
+  assert.equal(loadConfig(['--workers', '3']).config.workers, 3);
+  assert.equal(loadConfig([], { LARDER_WORKERS: '1' }).config.workers, 1);
+  assert.throws(() => loadConfig(['--workers', '0']), (e: Error) => e instanceof ConfigError && /workers: expected 1\.\.1024/.test(e.message));
+  assert.throws(() => loadConfig(['--worker-mode', 'fork']), /one of cluster, reuseport/);
+});
