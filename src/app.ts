@@ -12,6 +12,7 @@ import { createListener, shutdown } from './server/listener.js';
 import { createRequestHandler, newRecord } from './proxy/handler.js';
 import { Router } from './proxy/router.js';
 import { CacheEngine } from './cache/engine.js';
+import type { KeyCollapser } from './cache/collapse.js';
 import { compileRules } from './cache/rules.js';
 import { UpstreamClient } from './upstream/client.js';
 import { upstreamCaList, describeTlsError } from './tls/trust.js';
@@ -55,6 +56,12 @@ export interface StartOptions {
   store?: Store;
   /** start the admin listener on an ephemeral port even when config.adminPort is 0 (tests) */
   adminEphemeral?: boolean;
+  /** never start the admin listener (cluster workers: the primary runs it) */
+  noAdmin?: boolean;
+  /** request collapsing across processes (cluster workers); default: within this process */
+  collapser?: KeyCollapser;
+  /** bind the port with SO_REUSEPORT, own socket per process (--worker-mode reuseport; Node >= 22.12) */
+  reusePort?: boolean;
 }
 
 type TieredStats = Store & { tierStats?: () => StoreStats[] };
@@ -89,7 +96,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   });
   const rules = compileRules(config.preset, config.rules);
   const engine = new CacheEngine({
-    config, store, upstream, rules,
+    config, store, upstream, rules, collapser: opts.collapser,
     events: {
       collapsed: () => metrics.collapsed(),
       revalidation: (o) => metrics.revalidation(o),
@@ -173,12 +180,14 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });
+    const onListening = () => { server.off('error', reject); resolve(); };
+    if (opts.reusePort) server.listen({ port: config.port, host: config.host, exclusive: true, reusePort: true } as import('node:net').ListenOptions, onListening);
+    else server.listen(config.port, config.host, onListening);
   });
   listenPort = (server.address() as AddressInfo).port;
 
   let admin: AdminHandle | undefined;
-  if (config.adminPort !== 0 || opts.adminEphemeral) {
+  if (!opts.noAdmin && (config.adminPort !== 0 || opts.adminEphemeral)) {
     admin = await startAdmin({
       config: opts.adminEphemeral ? { ...config, adminPort: 0 } : config, metrics, log,
       purge: (t) => engine.purge(t),

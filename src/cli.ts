@@ -7,6 +7,13 @@ import { loadConfig, ConfigError, camelToKebab, type Config } from './config/loa
 import { OPTIONS } from './config/options.js';
 import { formatBytes, formatDuration } from './config/units.js';
 import { VERSION } from './version.js';
+import { availableParallelism } from 'node:os';
+
+/** SO_REUSEPORT for net.Server#listen: Node 22.12+ and 23.1+ */
+function reusePortSupported(): boolean {
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
 
 const SUBCOMMANDS = ['serve', 'ca', 'purge', 'stats', 'warm', 'help'] as const;
 
@@ -65,10 +72,29 @@ async function serve(config: Config): Promise<number> {
     process.stderr.write(`larder: ${problem}\n`);
     return 2;
   }
-  const { startLarder } = await import('./app.js');
+  // ---- workers (--workers N): a cluster worker runs its own loop; the primary supervises them ----
+  const cluster = (await import('node:cluster')).default;
+  if (cluster.isWorker) {
+    const { runWorker } = await import('./server/cluster-worker.js');
+    return runWorker(config);
+  }
+  const workers = config.workers ?? availableParallelism();
+  if (workers > 1 && config.workerMode === 'reuseport' && !reusePortSupported()) {
+    process.stderr.write(`larder: --worker-mode reuseport needs Node >= 22.12 (this is ${process.version}); use --worker-mode cluster\n`);
+    return 2;
+  }
+  const start = async () => {
+    if (workers > 1) {
+      const { startCluster } = await import('./server/cluster.js');
+      return startCluster(config, { workers });
+    }
+    const { startLarder } = await import('./app.js');
+    return startLarder(config);
+  };
+  // ---- end workers ----
   let larder;
   try {
-    larder = await startLarder(config);
+    larder = await start();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') process.stderr.write(`larder: ${config.host}:${config.port} is already in use (another proxy running?); choose another --port\n`);
@@ -84,7 +110,7 @@ async function serve(config: Config): Promise<number> {
   let stopSummary: (() => void) | undefined;
   if (config.summary) {
     const { startSummary } = await import('./admin/summary.js');
-    stopSummary = startSummary(larder.metrics, process.stderr);
+    stopSummary = 'summary' in larder ? larder.summary(process.stderr) : startSummary(larder.metrics, process.stderr);
   }
   process.on('SIGHUP', () => larder.reopenLogs());
   return new Promise<number>((resolve) => {

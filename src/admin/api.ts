@@ -15,7 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import type { Metrics } from './metrics.js';
+import type { MetricsView } from './metrics.js';
 import type { DashboardAssets } from './static.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -27,7 +27,7 @@ export interface AdminApiOptions {
   token?: string;
   /** the listener's own address, accepted in Host besides loopback names */
   listenHost: string;
-  metrics: Metrics;
+  metrics: MetricsView;
   purge: (target: { url?: string; prefix?: string }) => Promise<number>;
   info: () => Record<string, unknown>;
   log: Logger;
@@ -121,7 +121,7 @@ export function createAdminHandler(opts: AdminApiOptions): (req: IncomingMessage
         return;
       }
       case '/stats':
-        return sendJson(res, 200, { ...safeInfo(), ...opts.metrics.snapshot() });
+        return sendJson(res, 200, { ...safeInfo(), ...(await opts.metrics.snapshot()) });
       case '/purge':
         return purge(req, res);
     }

@@ -7,13 +7,10 @@
  * - collapsed(), revalidation(), upstreamError(), authFailure(), denied() count those events and are
  *   called by the core where they happen (onRequest does not derive them from the record).
  *
- * Cluster mode (later): every worker keeps its own Metrics; the primary answers /metrics with
- * prom-client's AggregatorRegistry.clusterMetrics(), which sums each metric across workers by default.
- * That is right for every counter, histogram and the connection/tunnel gauges. The store gauges need
- * care: the memory tier is per process (sum is right) but the lmdb disk tier is shared by all workers
- * (sum would count it once per worker), so then the disk figures should be exported by the primary only
- * (or with `aggregator: 'max'`). The snapshot (/stats) would be merged the same way from per-worker
- * snapshots (sum totals and rates, recompute ratios).
+ * Cluster mode (--workers N): every worker keeps its own Metrics; the primary answers /metrics by summing
+ * the workers' registries (prom-client's AggregatorRegistry.aggregate) and /stats by merging their
+ * snapshots (server/cluster-stats.ts). The store gauges of a shared tier (lmdb) are taken from one worker
+ * only, since every worker reports the same shared figures; the memory tiers are per worker and summed.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AccessRecord, CacheResult, RequestObserver } from '../log/record.js';
@@ -89,6 +86,12 @@ export interface StatsSnapshot {
   store: StoreStats[];
   /** heavy hitters (approximate, Space-Saving): hits = requests answered from the cache; bytes = body bytes sent */
   top: { hostsByHits: TopEntry[]; hostsByBytes: TopEntry[]; urlsByHits: TopEntry[]; urlsByBytes: TopEntry[] };
+}
+
+/** What the admin API reads: one process's Metrics, or the cluster primary's merged view of its workers. */
+export interface MetricsView {
+  registry: { metrics(): Promise<string>; readonly contentType: string };
+  snapshot(): StatsSnapshot | Promise<StatsSnapshot>;
 }
 
 export interface MetricsOptions {
@@ -351,6 +354,11 @@ export class Metrics implements RequestObserver {
     };
   }
 
+  /** The recent latency samples behind the percentiles (for merging snapshots across workers). */
+  latencySamples(): { requestMs: number[]; upstreamMs: number[] } {
+    return { requestMs: this.requestMs.samples(), upstreamMs: this.upstreamMs.samples() };
+  }
+
   private bucket(second: number): SecondBucket {
     const b = this.ring[second % RING_SECONDS]!;
     if (b.second !== second) {
@@ -380,13 +388,22 @@ class SampleRing {
     if (this.count < this.values.length) this.count++;
   }
 
-  percentiles(): Percentiles {
-    if (this.count === 0) return { p50: null, p90: null, p99: null, samples: 0 };
-    const sorted = this.values.slice(0, this.count).sort();
-    // nearest-rank method
-    const at = (p: number): number => round3(sorted[Math.min(this.count - 1, Math.ceil(p * this.count) - 1)]!);
-    return { p50: at(0.5), p90: at(0.9), p99: at(0.99), samples: this.count };
+  samples(): number[] {
+    return Array.from(this.values.subarray(0, this.count));
   }
+
+  percentiles(): Percentiles {
+    return percentilesOf(this.values.slice(0, this.count));
+  }
+}
+
+/** p50/p90/p99 of samples (nearest-rank method). */
+export function percentilesOf(samples: ArrayLike<number>): Percentiles {
+  const count = samples.length;
+  if (count === 0) return { p50: null, p90: null, p99: null, samples: 0 };
+  const sorted = Float64Array.from(samples).sort();
+  const at = (p: number): number => round3(sorted[Math.min(count - 1, Math.ceil(p * count) - 1)]!);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), samples: count };
 }
 
 function statusClass(status: number): StatusClass | undefined {

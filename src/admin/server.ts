@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { createAdminHandler, isLoopbackHost } from './api.js';
-import type { Metrics } from './metrics.js';
+import type { MetricsView } from './metrics.js';
 import { loadDashboardAssets } from './static.js';
 
 export interface AdminHandle {
@@ -28,7 +28,7 @@ export interface AdminHandle {
 
 export interface AdminOptions {
   config: Pick<Config, 'adminHost' | 'adminPort' | 'adminToken'>;
-  metrics: Metrics;
+  metrics: MetricsView;
   purge: (target: { url?: string; prefix?: string }) => Promise<number>;
   info: () => Record<string, unknown>;
   log: Logger;

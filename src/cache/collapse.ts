@@ -9,13 +9,23 @@ export interface FlightResult {
   stored: boolean;
 }
 
+/**
+ * What the engine needs from a collapser. lead() may answer asynchronously: across cluster workers the
+ * primary arbitrates (server/cluster-collapse.ts); in one process the answer is immediate.
+ */
+export interface KeyCollapser {
+  lead(key: string): ((r: FlightResult) => void) | undefined | Promise<((r: FlightResult) => void) | undefined>;
+  has(key: string): boolean;
+  wait(key: string): Promise<FlightResult & { timedOut: boolean }>;
+}
+
 interface Flight {
   promise: Promise<FlightResult>;
   resolve: (r: FlightResult) => void;
   waiters: number;
 }
 
-export class Collapser {
+export class Collapser implements KeyCollapser {
   private readonly flights = new Map<string, Flight>();
 
   constructor(private readonly timeoutMs: number, private readonly maxFlights = 100_000) {}

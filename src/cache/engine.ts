@@ -13,7 +13,7 @@ import { deliverUpstream } from '../proxy/respond.js';
 import { ProxyError, sendError, notCached, upstreamTimeout } from '../proxy/errors.js';
 import { objectToPairs, pairsToObject, removeRaw } from '../proxy/headers.js';
 import { formatCacheStatus, cacheResultOf, type CacheStatusParams, type FwdReason } from './status.js';
-import { Collapser } from './collapse.js';
+import { Collapser, type KeyCollapser } from './collapse.js';
 import { serveStored } from './serve.js';
 import {
   canStore, makeStoredPolicy, decideUse, canServeStaleOnError, onlyIfCached, ttl as ttlOf, currentAge,
@@ -42,6 +42,8 @@ export interface EngineDeps {
   upstream: UpstreamClient;
   rules?: RuleMatcher;
   events?: EngineEvents;
+  /** default: per-process collapsing; the cluster workers inject one that asks the primary */
+  collapser?: KeyCollapser;
 }
 
 /** Request fields that make a GET conditional or partial: such requests are forwarded as they are on a miss. */
@@ -49,12 +51,12 @@ const CONDITIONAL_FIELDS = new Set(['if-none-match', 'if-modified-since', 'if-ma
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 export class CacheEngine {
-  private readonly collapser: Collapser;
+  private readonly collapser: KeyCollapser;
   private readonly background = new Set<string>();
   private readonly name: string;
 
   constructor(private readonly deps: EngineDeps) {
-    this.collapser = new Collapser(deps.config.collapseTimeout);
+    this.collapser = deps.collapser ?? new Collapser(deps.config.collapseTimeout);
     this.name = deps.config.via;
   }
 
@@ -120,7 +122,7 @@ export class CacheEngine {
 
   private async miss(ex: Exchange, key: string, fwd: FwdReason, afterWait: boolean): Promise<void> {
     if (!this.isPlainGet(ex) || afterWait) return this.fetch(ex, key, fwd, ex.upstreamHeaders);
-    const finish = this.collapser.lead(key);
+    const finish = await this.collapser.lead(key);
     if (!finish) return this.follow(ex, key, fwd);
     try {
       await this.fetch(ex, key, fwd, ex.upstreamHeaders, finish);
@@ -272,7 +274,7 @@ export class CacheEngine {
     // concurrent revalidations of one key collapse like misses
     let finish: ((r: { stored: boolean }) => void) | undefined;
     if (ex.method === 'GET' && !afterWait) {
-      finish = this.collapser.lead(key);
+      finish = await this.collapser.lead(key);
       if (!finish) return this.follow(ex, key, 'stale');
     }
     try {

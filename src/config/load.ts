@@ -34,6 +34,9 @@ export interface Config {
   host: string;
   config?: string;
   shutdownTimeout: number;
+  /** undefined: one per available CPU (resolved by the CLI) */
+  workers?: number;
+  workerMode: 'cluster' | 'reuseport';
   upstream?: string;
   upstreamHost?: string;
   forward: boolean;
@@ -243,6 +246,7 @@ function defaults(): Record<string, unknown> {
 /** Checks that span several keys or need more than a type. */
 function validate(c: Config): void {
   if (c.port > 65535) throw new ConfigError(`port: expected 0..65535, got ${c.port}`);
+  if (c.workers !== undefined && (c.workers < 1 || c.workers > 1024)) throw new ConfigError(`workers: expected 1..1024, got ${c.workers}`);
   if (c.adminPort > 65535) throw new ConfigError(`adminPort: expected 0..65535, got ${c.adminPort}`);
   if (c.upstream !== undefined) {
     let u: URL;

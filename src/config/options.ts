@@ -43,6 +43,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   o({ group: 'Listener', key: 'host', type: 'string', default: '127.0.0.1', help: 'address to listen on' }),
   o({ group: 'Listener', key: 'config', type: 'string', default: undefined, help: 'YAML config file', short: 'c' }),
   o({ group: 'Listener', key: 'shutdownTimeout', type: 'duration', default: 10_000, help: 'how long in-flight requests may run after SIGTERM' }),
+  o({ group: 'Listener', key: 'workers', type: 'int', default: undefined, defaultText: 'available CPUs', help: 'processes serving the port (1 = one process, no cluster)' }),
+  o({ group: 'Listener', key: 'workerMode', type: 'enum', default: 'cluster', choices: ['cluster', 'reuseport'], help: 'how workers share the port: cluster (the primary accepts, round-robin) or reuseport (the kernel spreads connections; Node >= 22.12)' }),
   // routing
   o({ group: 'Routing', key: 'upstream', type: 'string', default: undefined, help: 'reverse proxy: origin for origin-form requests (http://host:port)' }),
   o({ group: 'Routing', key: 'upstreamHost', type: 'string', default: undefined, help: 'reverse proxy: Host header sent to the origin (default: the client\'s)' }),

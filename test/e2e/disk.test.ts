@@ -62,7 +62,7 @@ test('a 1 GiB object passes through and is stored, with the proxy RSS bounded; t
     };
     pump();
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--port', '0', '--cache-dir', dir, '--cache-size', '2GiB',
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--workers', '1', '--port', '0', '--cache-dir', dir, '--cache-size', '2GiB',
     '--max-object-size', '2GiB', '--memory-size', '64MB', '--admin-port', '0', '--access-log', 'off', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const port = await new Promise<number>((resolve, reject) => {

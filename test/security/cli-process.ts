@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 /** Start the CLI on an ephemeral port; resolves with the child and its port. */
 export async function startCli(args: string[], cwd = new URL('../..', import.meta.url).pathname): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--port', '0', '--no-disk', '--admin-port', '0', '--access-log', 'off', '--log-level', 'error', ...args],
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--workers', '1', '--port', '0', '--no-disk', '--admin-port', '0', '--access-log', 'off', '--log-level', 'error', ...args],
     { stdio: ['ignore', 'ignore', 'pipe'], cwd });
   const port = await new Promise<number>((resolve, reject) => {
     let err = '';
