@@ -19,6 +19,7 @@ import type { Store, StoreStats } from './store/types.js';
 import { ClientAccess } from './server/access.js';
 import { ProxyAuth } from './server/auth.js';
 import { RateLimiter } from './server/rate-limit.js';
+import { Admission } from './server/admission.js';
 import { ConnectionLimits } from './server/connection-limits.js';
 import { DestinationPolicy, DestinationDeniedError } from './proxy/destination.js';
 import { handleConnect } from './proxy/tunnel.js';
@@ -94,14 +95,20 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   const auth = config.authFile
     ? new ProxyAuth({ file: config.authFile, realm: config.authRealm, limiter: new RateLimiter({ max: 10, windowMs: 60_000 }) })
     : undefined;
+  const admission = new Admission({
+    access, auth,
+    // --auth-file without --allow: authentication is the access rule, for clients on any address
+    authIsAccessRule: auth !== undefined && config.allow.length === 0,
+    onDenied: (reason) => metrics.denied(reason),
+    onAuthFailure: () => metrics.authFailure(),
+  });
   const limits = new ConnectionLimits({ maxTotal: config.maxConnections, maxPerClient: config.maxConnectionsPerClient });
   const observers: RequestObserver[] = [accessLog, metrics, ...(opts.observers ?? [])];
 
   let listenPort = config.port;
   const router = new Router({ config, listenPort: () => listenPort, interceptTargetOf });
   const onRequest = createRequestHandler({
-    config, router, engine, access, auth, destination, observers,
-    onAuthFailure: () => metrics.authFailure(),
+    config, router, engine, admission, destination, observers,
     onDenied: (reason) => metrics.denied(reason),
     onInternalError: (err) => log.error({ err }, 'internal error while handling a request'),
   });
@@ -127,27 +134,26 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     const addr = req.socket.remoteAddress;
     const cacheStatus = formatCacheStatus(config.via, { fwd: 'bypass', detail: 'connect' });
     const refuse = (status: number, reason: string, extra: [string, string][] = []) => {
-      socket.end(rawErrorResponse(status, reason, req.url, cacheStatus, extra));
-      setTimeout(() => socket.destroy(), 1000).unref();
+      // (the listener gave the socket its 'error' listener before handing it over)
+      if (!socket.destroyed) {
+        socket.end(rawErrorResponse(status, reason, req.url, cacheStatus, extra));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
       // refused CONNECTs are logged like any other request
       const rec = newRecord(req);
       Object.assign(rec, { url: req.url ?? '-', status, cache: 'error', cacheStatus, durationMs: Date.now() - rec.startTime });
       for (const o of observers) o.onRequest(rec);
     };
-    if (!access.isAllowed(addr)) {
-      metrics.denied('client');
-      return refuse(403, `client ${addr} is not allowed to use this proxy`);
-    }
+    const client = admission.client(addr);
+    if (!client.ok) return refuse(client.status, client.reason, client.headers);
     if (!config.forward) {
       // a reverse proxy in front of one origin is no tunnel to anywhere else
       return refuse(405, 'CONNECT is not served here: forward proxying is disabled (--no-forward)', [['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE']]);
     }
-    if (!auth) return handleConnect(req, socket, head, connectDeps);
-    void auth.check(req.headers['proxy-authorization'], addr ?? '-').then((a) => {
-      if (a.result === 'ok') return handleConnect(req, socket, head, connectDeps);
-      if (a.result !== 'missing') metrics.authFailure();
-      if (a.result === 'limited') return refuse(429, 'too many failed authentication attempts from this address');
-      refuse(407, 'proxy authentication required', [['Proxy-Authenticate', auth.challenge()]]);
+    if (!admission.authenticates) return handleConnect(req, socket, head, connectDeps);
+    void admission.authenticate(client, req.headers['proxy-authorization'], addr ?? '-').then((v) => {
+      if (v.ok) return handleConnect(req, socket, head, connectDeps);
+      refuse(v.status, v.reason, v.headers);
     }, () => refuse(500, 'internal proxy error'));
   };
 
