@@ -21,7 +21,8 @@ import { ProxyAuth } from './server/auth.js';
 import { RateLimiter } from './server/rate-limit.js';
 import { Admission } from './server/admission.js';
 import { ConnectionLimits } from './server/connection-limits.js';
-import { DestinationPolicy, DestinationDeniedError } from './proxy/destination.js';
+import { DestinationPolicy } from './proxy/destination.js';
+import { boundedLookup, type HostLookup } from './net/resolve.js';
 import { handleConnect } from './proxy/tunnel.js';
 import { Interceptor, interceptTargetOf } from './tls/intercept.js';
 import { loadOrCreateCa } from './tls/ca.js';
@@ -56,6 +57,8 @@ export interface StartOptions {
   store?: Store;
   /** start the admin listener on an ephemeral port even when config.adminPort is 0 (tests) */
   adminEphemeral?: boolean;
+  /** the resolver under the bounded lookup, instead of getaddrinfo (tests: a name server that never answers) */
+  hostLookup?: HostLookup;
 }
 
 type TieredStats = Store & { tierStats?: () => StoreStats[] };
@@ -70,7 +73,9 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   const storeStats = () => (store.tierStats ? store.tierStats() : [store.stats()]);
   const metrics = new Metrics({ storeStats });
   const accessLog: AccessLog = createAccessLog({ format: config.logFormat, file: config.accessLog, log });
-  const destination = new DestinationPolicy({ denyHosts: config.denyHosts, denyCidrs: config.denyCidrs, connectPorts: config.connectPorts });
+  // every name larder resolves (undici's connections, CONNECT) is bounded by connect-timeout
+  const resolveHost = boundedLookup({ timeoutMs: config.connectTimeout, ...(opts.hostLookup ? { lookup: opts.hostLookup } : {}) });
+  const destination = new DestinationPolicy({ denyHosts: config.denyHosts, denyCidrs: config.denyCidrs, connectPorts: config.connectPorts, resolve: resolveHost });
   const upstream = new UpstreamClient({
     connectTimeout: config.connectTimeout,
     upstreamTimeout: config.upstreamTimeout,
@@ -116,15 +121,8 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   let interceptor: Interceptor | undefined;
   const connectDeps = {
     config,
-    checkDestination: async (host: string, port: number) => {
-      try {
-        await destination.resolveForConnect(host, port);
-        return undefined;
-      } catch (e) {
-        // only a denial refuses here (403); a DNS failure is left to the tunnel, which answers 502
-        return e instanceof DestinationDeniedError ? e.message : undefined;
-      }
-    },
+    // the rules and the one lookup of the CONNECT; the tunnel connects to the address returned
+    resolveDestination: (host: string, port: number) => destination.resolveForConnect(host, port),
     onRecord: (r: import('./log/record.js').AccessRecord) => { for (const o of observers) o.onRequest(r); },
     onTunnel: (d: 1 | -1) => metrics.tunnel(d),
     lookup: destination.lookup as import('node:net').LookupFunction,
