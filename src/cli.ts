@@ -77,6 +77,11 @@ async function serve(config: Config): Promise<number> {
     else process.stderr.write(`larder: ${e.message}\n`);
     return 1;
   }
+  const { installLastResort } = await import('./server/last-resort.js');
+  installLastResort({
+    log: larder.log, count: (kind) => larder.metrics.uncaughtError(kind),
+    shutdown: () => larder.close(), graceMs: config.shutdownTimeout,
+  });
   process.stderr.write(usageLines(config, larder.port));
   if (larder.adminPort) {
     process.stderr.write(`  admin: http://${config.adminHost}:${larder.adminPort}/ (dashboard, /metrics, /stats)${larder.adminToken ? `  token: ${larder.adminToken}` : ''}\n`);
