@@ -119,8 +119,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       throw err;
     }
     // intercepted requests were admitted with their CONNECT
-    if (admitted && deps.admission && ex.mode !== 'intercept') {
-      const inherited = ex.mode === 'forward' && deps.admission.authenticates ? deps.authenticatedUser?.(req.socket) : undefined;
+    if (admitted && deps.admission?.authenticates && ex.mode !== 'intercept') {
+      const inherited = ex.mode === 'forward' ? deps.authenticatedUser?.(req.socket) : undefined;
       if (inherited) rec.user = inherited;
       else {
         const v = await deps.admission.authenticate(admitted, req.headers['proxy-authorization'], rec.clientAddress, ex.mode === 'forward');

@@ -94,7 +94,8 @@ export class HashPool {
   }
 
   private spawn(i: number): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    // plain CommonJS: no loader flags (tsx under tests) needed in the worker
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
     worker.unref(); // an idle pool never keeps the process alive
     const slot: Slot = { worker, jobs: new Map() };
     worker.on('message', (m: { id: number; hash?: string; error?: string }) => {
