@@ -20,8 +20,10 @@ import type { Store, StoreStats } from './store/types.js';
 import { ClientAccess } from './server/access.js';
 import { ProxyAuth } from './server/auth.js';
 import { RateLimiter } from './server/rate-limit.js';
+import { Admission } from './server/admission.js';
 import { ConnectionLimits } from './server/connection-limits.js';
-import { DestinationPolicy, DestinationDeniedError } from './proxy/destination.js';
+import { DestinationPolicy } from './proxy/destination.js';
+import { boundedLookup, type HostLookup } from './net/resolve.js';
 import { handleConnect } from './proxy/tunnel.js';
 import { Interceptor, interceptTargetOf } from './tls/intercept.js';
 import { loadOrCreateCa } from './tls/ca.js';
@@ -62,6 +64,8 @@ export interface StartOptions {
   collapser?: KeyCollapser;
   /** bind the port with SO_REUSEPORT, own socket per process (--worker-mode reuseport; Node >= 22.12) */
   reusePort?: boolean;
+  /** the resolver under the bounded lookup, instead of getaddrinfo (tests: a name server that never answers) */
+  hostLookup?: HostLookup;
 }
 
 type TieredStats = Store & { tierStats?: () => StoreStats[] };
@@ -78,11 +82,14 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   const accessLog: AccessLog = createAccessLog({ format: config.logFormat, file: config.accessLog, log });
   let listenPort = config.port;
   let adminPort: number | undefined;
+  // every name larder resolves (undici's connections, CONNECT) is bounded by connect-timeout
+  const resolveHost = boundedLookup({ timeoutMs: config.connectTimeout, ...(opts.hostLookup ? { lookup: opts.hostLookup } : {}) });
   const destination = new DestinationPolicy({
     denyHosts: config.denyHosts, denyCidrs: config.denyCidrs, connectPorts: config.connectPorts,
     allowLocalhostDestinations: config.allowLocalhostDestinations,
     ownPorts: () => ({ proxy: listenPort, admin: adminPort }),
     exemptHosts: config.upstream ? [new URL(config.upstream).hostname] : [],
+    resolve: resolveHost,
   });
   const upstream = new UpstreamClient({
     connectTimeout: config.connectTimeout,
@@ -108,13 +115,19 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   const auth = config.authFile
     ? new ProxyAuth({ file: config.authFile, realm: config.authRealm, limiter: new RateLimiter({ max: 10, windowMs: 60_000 }) })
     : undefined;
+  const admission = new Admission({
+    access, auth,
+    // --auth-file without --allow: authentication is the access rule, for clients on any address
+    authIsAccessRule: auth !== undefined && config.allow.length === 0,
+    onDenied: (reason) => metrics.denied(reason),
+    onAuthFailure: () => metrics.authFailure(),
+  });
   const limits = new ConnectionLimits({ maxTotal: config.maxConnections, maxPerClient: config.maxConnectionsPerClient });
   const observers: RequestObserver[] = [accessLog, metrics, ...(opts.observers ?? [])];
 
   const router = new Router({ config, listenPort: () => listenPort, interceptTargetOf });
   const onRequest = createRequestHandler({
-    config, router, engine, access, auth, destination, observers,
-    onAuthFailure: () => metrics.authFailure(),
+    config, router, engine, admission, destination, observers,
     onDenied: (reason) => metrics.denied(reason),
     onInternalError: (err) => log.error({ err }, 'internal error while handling a request'),
   });
@@ -122,17 +135,10 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   let interceptor: Interceptor | undefined;
   const connectDeps = {
     config,
-    checkDestination: async (host: string, port: number, clientAddress?: string) => {
-      const why = destination.checkTarget(host, port, clientAddress);
-      if (why !== undefined) return why;
-      try {
-        await destination.resolveForConnect(host, port);
-        return undefined;
-      } catch (e) {
-        // only a denial refuses here (403); a DNS failure is left to the tunnel, which answers 502
-        return e instanceof DestinationDeniedError ? e.message : undefined;
-      }
-    },
+    // the rules that need no lookup (own listeners, loopback for remote clients)
+    checkDestination: async (host: string, port: number, clientAddress?: string) => destination.checkTarget(host, port, clientAddress),
+    // the rules and the one lookup of the CONNECT; the tunnel connects to the address returned
+    resolveDestination: (host: string, port: number) => destination.resolveForConnect(host, port),
     onRecord: (r: import('./log/record.js').AccessRecord) => { for (const o of observers) o.onRequest(r); },
     onTunnel: (d: 1 | -1) => metrics.tunnel(d),
     lookup: destination.lookup as import('node:net').LookupFunction,
@@ -142,27 +148,26 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     const addr = req.socket.remoteAddress;
     const cacheStatus = formatCacheStatus(config.via, { fwd: 'bypass', detail: 'connect' });
     const refuse = (status: number, reason: string, extra: [string, string][] = []) => {
-      socket.end(rawErrorResponse(status, reason, req.url, cacheStatus, extra));
-      setTimeout(() => socket.destroy(), 1000).unref();
+      // (the listener gave the socket its 'error' listener before handing it over)
+      if (!socket.destroyed) {
+        socket.end(rawErrorResponse(status, reason, req.url, cacheStatus, extra));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
       // refused CONNECTs are logged like any other request
       const rec = newRecord(req);
       Object.assign(rec, { url: req.url ?? '-', status, cache: 'error', cacheStatus, durationMs: Date.now() - rec.startTime });
       for (const o of observers) o.onRequest(rec);
     };
-    if (!access.isAllowed(addr)) {
-      metrics.denied('client');
-      return refuse(403, `client ${addr} is not allowed to use this proxy`);
-    }
+    const client = admission.client(addr);
+    if (!client.ok) return refuse(client.status, client.reason, client.headers);
     if (!config.forward) {
       // a reverse proxy in front of one origin is no tunnel to anywhere else
       return refuse(405, 'CONNECT is not served here: forward proxying is disabled (--no-forward)', [['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE']]);
     }
-    if (!auth) return handleConnect(req, socket, head, connectDeps);
-    void auth.check(req.headers['proxy-authorization'], addr ?? '-').then((a) => {
-      if (a.result === 'ok') return handleConnect(req, socket, head, connectDeps);
-      if (a.result !== 'missing') metrics.authFailure();
-      if (a.result === 'limited') return refuse(429, 'too many failed authentication attempts from this address');
-      refuse(407, 'proxy authentication required', [['Proxy-Authenticate', auth.challenge()]]);
+    if (!admission.authenticates) return handleConnect(req, socket, head, connectDeps);
+    void admission.authenticate(client, req.headers['proxy-authorization'], addr ?? '-').then((v) => {
+      if (v.ok) return handleConnect(req, socket, head, connectDeps);
+      refuse(v.status, v.reason, v.headers);
     }, () => refuse(500, 'internal proxy error'));
   };
 

@@ -103,6 +103,13 @@ async function serve(config: Config): Promise<number> {
     else process.stderr.write(`larder: ${e.message}\n`);
     return 1;
   }
+  const { installLastResort } = await import('./server/last-resort.js');
+  const served = larder;
+  installLastResort({
+    // in cluster mode the primary serves nothing; each worker installs its own policy and counts there
+    log: larder.log, count: (kind) => { if ('metrics' in served) served.metrics.uncaughtError(kind); },
+    shutdown: () => larder.close(), graceMs: config.shutdownTimeout,
+  });
   process.stderr.write(usageLines(config, larder.port));
   if (larder.adminPort) {
     process.stderr.write(`  admin: http://${config.adminHost}:${larder.adminPort}/ (dashboard, /metrics, /stats)${larder.adminToken ? `  token: ${larder.adminToken}` : ''}\n`);

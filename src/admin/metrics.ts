@@ -132,6 +132,7 @@ export class Metrics implements RequestObserver {
   private readonly upstreamErrors: Counter<'kind'>;
   private readonly authFailures: Counter<string>;
   private readonly deniedCounter: Counter<'reason'>;
+  private readonly uncaughtErrors: Counter<'kind'>;
 
   // plain mirrors of the counters, for the synchronous snapshot
   private readonly totalByCache = new Map<CacheResult, number>(CACHE_RESULTS.map((c) => [c, 0]));
@@ -175,6 +176,7 @@ export class Metrics implements RequestObserver {
     this.upstreamErrors = new Counter({ name: 'larder_upstream_errors_total', help: 'Failed upstream exchanges, by kind', labelNames: ['kind'], registers });
     this.authFailures = new Counter({ name: 'larder_auth_failures_total', help: 'Proxy authentication failures', registers });
     this.deniedCounter = new Counter({ name: 'larder_denied_requests_total', help: 'Requests refused by access rules, by reason', labelNames: ['reason'], registers });
+    this.uncaughtErrors = new Counter({ name: 'larder_uncaught_errors_total', help: 'Errors that reached the last-resort handler (a bug), by kind: exception (the process exits) or rejection', labelNames: ['kind'], registers });
 
     // zero-initialise the fixed label sets, so rate() works from the first scrape
     for (const c of CACHE_RESULTS) this.requestDuration.zero({ cache: c });
@@ -286,6 +288,11 @@ export class Metrics implements RequestObserver {
   authFailure(): void {
     this.authFailures.inc();
     this.authFailureTotal++;
+  }
+
+  /** an uncaughtException or unhandledRejection reached the last-resort handler */
+  uncaughtError(kind: 'exception' | 'rejection'): void {
+    this.uncaughtErrors.inc({ kind });
   }
 
   denied(reason: string): void {

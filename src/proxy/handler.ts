@@ -13,12 +13,8 @@ import { ProxyError, sendError, forbidden } from './errors.js';
 import type { Router } from './router.js';
 import { finishResponseHeaders } from './exchange.js';
 import { parseCidrList, addressInList } from '../server/access.js';
+import type { Admission, Refusal } from '../server/admission.js';
 
-export interface AccessRule { isAllowed(address: string | undefined): boolean }
-export interface Authenticator {
-  check(proxyAuthorization: string | undefined, clientAddress: string): Promise<{ result: 'ok'; user: string } | { result: 'missing' | 'invalid' | 'limited' }>;
-  challenge(): string;
-}
 export interface HostRule {
   /** reason to refuse a request from clientAddress to host:port, or undefined (DestinationPolicy.checkTarget) */
   checkTarget(host: string, port: number, clientAddress: string | undefined, ctx?: { configuredUpstream?: boolean }): string | undefined;
@@ -28,11 +24,10 @@ export interface HandlerDeps {
   config: Config;
   router: Router;
   engine: CacheEngine;
-  access?: AccessRule;
-  auth?: Authenticator;
+  /** client rule, authentication and its failure limit (shared with CONNECT) */
+  admission?: Admission;
   destination?: HostRule;
   observers: RequestObserver[];
-  onAuthFailure?: () => void;
   onDenied?: (reason: string) => void;
   onInternalError?: (err: unknown) => void;
   /** sockets already authenticated (intercepted TLS inherits its CONNECT's authentication) */
@@ -93,6 +88,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     sendError(res, err, rec.url, rec.cacheStatus, close);
   };
 
+  const refuseAdmission = (res: ServerResponse, rec: AccessRecord, r: Refusal) =>
+    refuse(res, rec, new ProxyError(r.status, r.code, r.reason, r.detail, r.headers), r.close);
+
   return (req, res) => {
     if (closing.has(req.socket)) {
       req.resume();
@@ -114,10 +112,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, rec: AccessRecord): Promise<void> {
-    if (deps.access && !deps.access.isAllowed(req.socket.remoteAddress)) {
-      deps.onDenied?.('client');
-      return refuse(res, rec, forbidden(`client ${rec.clientAddress} is not allowed to use this proxy`, 'client-denied'), true);
-    }
+    const admitted = deps.admission?.client(req.socket.remoteAddress);
+    if (admitted && !admitted.ok) return refuseAdmission(res, rec, admitted);
     let ex;
     try {
       ex = deps.router.route(req, res, rec);
@@ -125,17 +121,14 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       if (err instanceof ProxyError) return refuse(res, rec, err, err.status === 400 || err.status === 414 || err.status === 431 || err.status === 505);
       throw err;
     }
-    if (deps.auth && ex.mode === 'forward') {
-      const inherited = deps.authenticatedUser?.(req.socket);
+    // intercepted requests were admitted with their CONNECT
+    if (admitted && deps.admission?.authenticates && ex.mode !== 'intercept') {
+      const inherited = ex.mode === 'forward' ? deps.authenticatedUser?.(req.socket) : undefined;
       if (inherited) rec.user = inherited;
       else {
-        const a = await deps.auth.check(req.headers['proxy-authorization'], rec.clientAddress);
-        if (a.result === 'ok') rec.user = a.user;
-        else {
-          if (a.result !== 'missing') deps.onAuthFailure?.();
-          if (a.result === 'limited') return refuse(res, rec, new ProxyError(429, 'LARDER_ERR_AUTH_LIMITED', 'too many failed authentication attempts from this address', 'auth-limited'), true);
-          return refuse(res, rec, new ProxyError(407, 'LARDER_ERR_AUTH', 'proxy authentication required', 'auth', [['Proxy-Authenticate', deps.auth.challenge()]]));
-        }
+        const v = await deps.admission.authenticate(admitted, req.headers['proxy-authorization'], rec.clientAddress, ex.mode === 'forward');
+        if (!v.ok) return refuseAdmission(res, rec, v);
+        if (v.user !== undefined) rec.user = v.user;
       }
     }
     // in every mode: a reverse target is the configured upstream, exempt from the loopback rule only

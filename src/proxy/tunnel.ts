@@ -26,6 +26,12 @@ export interface ConnectDeps {
   onTunnel?: (delta: 1 | -1) => void;
   /** dns.lookup-compatible resolver that refuses denied addresses (DestinationPolicy.lookup) */
   lookup?: net.LookupFunction;
+  /**
+   * The destination rules and the one DNS resolution of a CONNECT (DestinationPolicy.resolveForConnect):
+   * the address to connect to, or a DestinationDeniedError (403) / DNS error (502, 504 on timeout).
+   * The tunnel connects to exactly this address: the name is not looked up a second time.
+   */
+  resolveDestination?: (host: string, port: number) => Promise<{ address: string; family: number }>;
 }
 
 export interface ConnectTarget {
@@ -82,6 +88,7 @@ function describeConnectError(err: NodeJS.ErrnoException, authority: string, hos
     case 'ENETUNREACH': return { status: 502, text: `${authority} is unreachable`, kind: 'connect' };
     case 'ETIMEDOUT': return { status: 504, text: `connecting to ${authority} timed out`, kind: 'timeout' };
     case 'LARDER_DESTINATION_DENIED': return { status: 403, text: err.message, kind: 'denied' };
+    case 'LARDER_DNS_TIMEOUT': return { status: 504, text: err.message, kind: 'dns-timeout' };
     default: return { status: 502, text: `cannot connect to ${authority} (${err.code ?? err.message})`, kind: 'connect' };
   }
 }
@@ -143,7 +150,10 @@ export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: 
     return refuse(403, `CONNECT to port ${target.port} is not allowed (connectPorts: ${config.connectPorts.join(', ')})`);
   }
 
+  // connect-timeout bounds the name lookup and the connect together
+  const deadline = startTime + config.connectTimeout;
   void (async () => {
+    // the rules that need no lookup first (own listeners, loopback for remote clients), then the one lookup
     if (deps.checkDestination) {
       let reason: string | undefined;
       try {
@@ -153,9 +163,19 @@ export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: 
       }
       if (reason !== undefined) return refuse(403, reason);
     }
+    let resolved: { address: string; family: number } | undefined;
+    if (deps.resolveDestination) {
+      try {
+        resolved = await deps.resolveDestination(target.host, target.port);
+      } catch (err) {
+        const d = describeConnectError(err as NodeJS.ErrnoException, authorityOf(target), target.host);
+        upstreamError = d.kind;
+        return refuse(d.status, d.text);
+      }
+    }
     if (clientSocket.destroyed) return;
     if (deps.interceptor?.shouldIntercept(target.host)) return openIntercepted(target, deps.interceptor);
-    openBlind(target);
+    openBlind(target, resolved);
   })().catch((err: unknown) => {
     // A bug, not a network condition: answer if we still can, never leave the socket hanging.
     if (status === 0) refuse(500, 'internal error while opening the tunnel');
@@ -175,17 +195,20 @@ export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: 
     interceptor.intercept(clientSocket, head, t);
   }
 
-  function openBlind(t: ConnectTarget): void {
+  function openBlind(t: ConnectTarget, resolved: { address: string; family: number } | undefined): void {
     const authority = authorityOf(t);
-    // the destination rules' lookup: the address checked is the address connected to (no DNS rebinding)
-    const up = net.connect({ host: t.host, port: t.port, allowHalfOpen: true, ...(deps.lookup ? { lookup: deps.lookup } : {}) });
+    // the address checked is the address connected to (no DNS rebinding): either the one resolved above,
+    // or the destination rules' lookup
+    const up = resolved
+      ? net.connect({ host: resolved.address, family: resolved.family, port: t.port, allowHalfOpen: true })
+      : net.connect({ host: t.host, port: t.port, allowHalfOpen: true, ...(deps.lookup ? { lookup: deps.lookup } : {}) });
     upstream = up;
     let connected = false;
     const connectTimer = setTimeout(() => {
       upstreamError = 'timeout';
       up.destroy();
       refuse(504, `connecting to ${authority} timed out after ${config.connectTimeout} ms`);
-    }, config.connectTimeout);
+    }, Math.max(0, deadline - Date.now()));
     const abortEarly = (): void => { if (!connected) { clearTimeout(connectTimer); up.destroy(); } };
     clientSocket.once('close', abortEarly);
 

@@ -125,7 +125,10 @@ export class ClientAccess {
   private readonly list: BlockList;
   private readonly allowAll: boolean;
 
-  /** `allow` empty means loopback only (127.0.0.0/8, ::1); `allowAll` admits everyone. */
+  /**
+   * `allow` empty means loopback only (127.0.0.0/8, ::1); `allowAll` admits everyone. With an auth file
+   * and no `allow`, the admission step (admission.ts) also admits other clients that authenticate.
+   */
   constructor(opts: { allow: string[]; allowAll: boolean }) {
     this.allowAll = opts.allowAll;
     this.list = parseCidrList(opts.allow.length > 0 ? opts.allow : LOOPBACK, 'allow');

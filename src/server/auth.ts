@@ -7,14 +7,32 @@
  * Successful verifications are cached for a short time (keyed by an HMAC of the credentials with a
  * per-process random key, so the cache holds no password) so bcrypt does not run on every request.
  * Failures are counted per client address; past the limit the client gets 'limited' (→ 429) without
- * a password check, which also bounds the CPU an attacker can make us spend on hashing.
+ * a password check, which also bounds the CPU an attacker can make us spend on hashing. A check is
+ * counted as a failure when it starts and refunded when the password verifies, so guesses sent in
+ * parallel cannot all be hashed before the first failure is counted: at most `max` checks per address
+ * run at once. Concurrent checks of the same credentials share one verification (and one count).
+ * bcrypt runs in worker threads (HashPool), with a bounded queue: past it a check answers 'busy' (503).
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import { loadHtpasswd, verifyPassword } from './htpasswd.js';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hashProblem, loadHtpasswd, verifyPassword } from './htpasswd.js';
 import { normalizeAddress } from './access.js';
 import type { RateLimiter } from './rate-limit.js';
+import { HashPool, HashPoolBusyError } from './hash-pool.js';
 
-export type AuthResult = { result: 'ok'; user: string } | { result: 'missing' | 'invalid' | 'limited' };
+export type AuthResult = { result: 'ok'; user: string } | { result: 'missing' | 'invalid' | 'limited' | 'busy' };
+
+/** Checks a password against a stored hash. */
+export type PasswordVerifier = (hash: string, password: string) => Promise<boolean>;
+
+/** bcrypt hashes are checked in `pool`'s worker threads; the other schemes (scrypt on libuv's pool, SHA-crypt) as before. */
+export function pooledVerifier(pool: HashPool): PasswordVerifier {
+  return async (hash, password) => {
+    if (!hash.startsWith('$2') || hashProblem(hash) !== undefined) return verifyPassword(hash, password);
+    const made = Buffer.from((await pool.bcrypt(password, hash.slice(0, 29))).slice(29));
+    const stored = Buffer.from(hash.slice(29));
+    return made.length === stored.length && timingSafeEqual(made, stored);
+  };
+}
 
 export interface ProxyAuthOptions {
   /** htpasswd file */
@@ -28,7 +46,11 @@ export interface ProxyAuthOptions {
   cacheMax?: number;
   /** clock, for tests */
   now?: () => number;
+  /** password check (default: bcrypt in a shared worker pool) */
+  verify?: PasswordVerifier;
 }
+
+let sharedPool: HashPool | undefined;
 
 interface Verified {
   user: string;
@@ -47,6 +69,7 @@ export class ProxyAuth {
   private readonly verified = new Map<string, Verified>();
   /** in-flight verifications by credential key: concurrent requests with the same credentials hash once */
   private readonly pending = new Map<string, Promise<string | undefined>>();
+  private readonly verifyPassword: PasswordVerifier;
 
   /** Reads the file now; throws a ConfigError when it is unreadable or holds a weak hash. */
   constructor(opts: ProxyAuthOptions) {
@@ -56,6 +79,7 @@ export class ProxyAuth {
     this.ttl = opts.cacheTtlMs ?? 60_000;
     this.cacheMax = Math.max(1, opts.cacheMax ?? 1024);
     this.now = opts.now ?? Date.now;
+    this.verifyPassword = opts.verify ?? pooledVerifier(sharedPool ??= new HashPool());
     this.users = loadHtpasswd(this.file);
   }
 
@@ -96,15 +120,24 @@ export class ProxyAuth {
     if (cached) this.verified.delete(key);
 
     let work = this.pending.get(key);
+    // a new verification counts as a failure from its start, refunded when it succeeds; joining one
+    // already running for the same credentials costs no hashing and is not counted again
+    const counted = work === undefined && this.limiter !== undefined;
     if (!work) {
+      this.limiter?.hit(client);
       work = this.verify(credentials).finally(() => this.pending.delete(key));
       this.pending.set(key, work);
     }
-    const user = await work;
-    if (user === undefined) {
-      this.limiter?.hit(client);
-      return { result: 'invalid' };
+    let user: string | undefined;
+    try {
+      user = await work;
+    } catch (err) {
+      if (counted) this.limiter!.refund(client);
+      if (err instanceof HashPoolBusyError) return { result: 'busy' };
+      throw err;
     }
+    if (user === undefined) return { result: 'invalid' };
+    if (counted) this.limiter!.refund(client);
     this.remember(key, user);
     return { result: 'ok', user };
   }
@@ -119,10 +152,10 @@ export class ProxyAuth {
     if (hash === undefined) {
       // spend the same work for an unknown user as for a known one, so timing does not tell which names exist
       const any = this.users.values().next();
-      if (!any.done) await verifyPassword(any.value, password);
+      if (!any.done) await this.verifyPassword(any.value, password);
       return undefined;
     }
-    return (await verifyPassword(hash, password)) ? user : undefined;
+    return (await this.verifyPassword(hash, password)) ? user : undefined;
   }
 
   private remember(key: string, user: string): void {

@@ -48,6 +48,11 @@ export async function runWorker(config: Config): Promise<number> {
     process.off('message', onMessage);
     return 1;
   }
+  const { installLastResort } = await import('./last-resort.js');
+  installLastResort({
+    log: larder.log, count: (kind) => larder.metrics.uncaughtError(kind),
+    shutdown: () => larder.close(), graceMs: config.shutdownTimeout,
+  });
 
   async function answer(m: Extract<PrimaryMessage, { lx: 'request' }>): Promise<void> {
     try {

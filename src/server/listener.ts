@@ -41,6 +41,9 @@ function statusForClientError(code: string | undefined, parserReason?: string): 
   }
 }
 
+/** CONNECT sockets (tunnels, and those still being admitted or refused) of each listener */
+const detachedSockets = new WeakMap<http.Server, Set<Duplex>>();
+
 export function createListener(deps: ListenerDeps): http.Server {
   const c = deps.config;
   const server = http.createServer({
@@ -66,7 +69,20 @@ export function createListener(deps: ListenerDeps): http.Server {
     socket.once('close', () => deps.onConnection?.(-1));
   });
   server.on('request', deps.onRequest);
-  if (deps.onConnect) server.on('connect', deps.onConnect);
+  const onConnect = deps.onConnect;
+  if (onConnect) {
+    const detached = new Set<Duplex>();
+    detachedSockets.set(server, detached);
+    server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // node:http removed its own 'error' listener before emitting 'connect': a reset from here on would
+      // be an uncaught exception. The socket is ours now, and so are its errors.
+      socket.on('error', () => socket.destroy());
+      // CONNECT sockets leave the server's connection list: shutdown() cuts them itself
+      detached.add(socket);
+      socket.once('close', () => detached.delete(socket));
+      onConnect(req, socket, head);
+    });
+  }
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     deps.onClientError?.(err.code ?? 'unknown');
     const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -93,11 +109,17 @@ export function createListener(deps: ListenerDeps): http.Server {
   return server;
 }
 
-/** Stop accepting, let in-flight requests finish within timeoutMs, then cut what remains. */
+/**
+ * Stop accepting, let in-flight requests and open CONNECT tunnels finish within timeoutMs, then cut what
+ * remains: the whole shutdown is bounded, tunnels included.
+ */
 export async function shutdown(server: http.Server, timeoutMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  const timer = setTimeout(() => {
+    server.closeAllConnections();
+    for (const socket of detachedSockets.get(server) ?? []) socket.destroy();
+  }, timeoutMs);
   timer.unref();
   const idle = setInterval(() => server.closeIdleConnections(), 200);
   idle.unref();

@@ -57,6 +57,15 @@ export class RateLimiter {
     return this.estimate(c, now) >= this.max;
   }
 
+  /** Take back one failure recorded for `key` (a check counted as it started, then succeeded). */
+  refund(key: string): void {
+    const c = this.counters.get(key);
+    if (!c) return;
+    this.roll(c, this.now());
+    if (c.current > 0) c.current--;
+    else if (c.previous > 0) c.previous--;
+  }
+
   /** True when `key` has reached `max` failures within the sliding window. */
   isLimited(key: string): boolean {
     const c = this.counters.get(key);

@@ -108,6 +108,7 @@ export class UpstreamClient {
     if (code === 'LARDER_DESTINATION_DENIED' || causeCode === 'LARDER_DESTINATION_DENIED') {
       return new ProxyError(403, 'LARDER_ERR_DESTINATION', e.message ?? e.cause?.message ?? 'destination denied', 'destination-denied');
     }
+    if (code === 'LARDER_DNS_TIMEOUT' || causeCode === 'LARDER_DNS_TIMEOUT') return upstreamTimeout(e.message ?? e.cause?.message ?? `DNS lookup of ${url.hostname} timed out`);
     if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
       return upstreamTimeout(`connecting to ${host} timed out after ${this.opts.connectTimeout} ms`);
     }
