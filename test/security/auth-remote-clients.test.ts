@@ -42,7 +42,8 @@ test('auth file and no allow list: a remote client is served once it authenticat
   cleanup.push(() => dir.remove());
   const file = dir.write('htpasswd', `alice:${bcryptHash('correct horse')}\n`);
   const origin = await startRawOrigin(faults.ok());
-  const larder = await startTestLarder({ host: address, authFile: file, connectPorts: [String(origin.port)] });
+  // the test origin is on loopback: a remote client may reach it only with allowLocalhostDestinations
+  const larder = await startTestLarder({ host: address, authFile: file, connectPorts: [String(origin.port)], allowLocalhostDestinations: true });
   cleanup.push(() => origin.close(), () => larder.stop());
   const get = (auth?: string) => `GET http://${origin.host}/remote HTTP/1.1\r\nHost: ${origin.host}\r\nConnection: close\r\n${auth ? `Proxy-Authorization: ${auth}\r\n` : ''}\r\n`;
 

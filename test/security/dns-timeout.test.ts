@@ -39,7 +39,8 @@ test('a CONNECT looks its name up once, and connects to the address it checked',
   cleanup.push(() => { echo.close(); });
   const port = (echo.address() as net.AddressInfo).port;
   const asked: string[] = [];
-  const larder = await startTestLarder({ connectPorts: [String(port)] }, {
+  // the fake name resolves to loopback, which only allowLocalhostDestinations lets a non-localhost name reach
+  const larder = await startTestLarder({ connectPorts: [String(port)], allowLocalhostDestinations: true }, {
     hostLookup: async (name) => { asked.push(name); return [{ address: '127.0.0.1', family: 4 }]; },
   });
   cleanup.push(() => larder.stop());
