@@ -334,6 +334,15 @@ export class LmdbStore implements Store {
     this.maxObjectSize = opts.maxObjectSize;
     this.policy = evictionPolicy(opts.eviction ?? 'lru');
     this.onWriteError = opts.onWriteError;
+    // lmdb makes one promise of its own per write batch (the batch start) and nobody waits on it: when the
+    // batch fails (disk full, I/O error) it is an unhandled rejection, which ends the process. Attach a
+    // handler to it as each batch starts (the beforecommit callbacks run just before it is created).
+    const committed = (env as unknown as { committed: PromiseLike<unknown> }).committed;
+    (env as unknown as { on(event: string, cb: () => void): void }).on('beforecommit', () => {
+      queueMicrotask(() => {
+        committed.then(undefined, settleCommitError);
+      });
+    });
   }
 
   /** Identifies this open store in the change log (unique across processes and restarts). */
@@ -908,6 +917,7 @@ export class LmdbStore implements Store {
       evictions: state.get('evictions') ?? 0,
       hits: this.hits,
       misses: this.misses,
+      refused: { ...this.refusals },
     };
   }
 

@@ -234,6 +234,7 @@ export class MemoryStore implements Store {
       evictions: this.evictions,
       hits: this.hits,
       misses: this.misses,
+      refused: { inflight: this.inflightRefused },
     };
   }
 
