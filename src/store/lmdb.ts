@@ -11,8 +11,9 @@
  *   changes  seq                      → origin \x01 key  (the change log: the last CHANGE_LOG_MAX changes)
  *
  * Several processes (workers, containers) on one directory:
- * - Every transaction that replaces, updates or removes an entry bumps `state.gen` and appends the key to
- *   `changes`. A memory tier in front (TieredStore) reads `gen` before it trusts a memory hit — one LMDB read
+ * - Every transaction that replaces or updates an entry, or purges a key or prefix (whether or not the disk
+ *   still held it), bumps `state.gen` and appends the key to `changes`. Evictions are not logged: an
+ *   evicted entry is still valid, so another process's memory copy of it may stay. A memory tier in front (TieredStore) reads `gen` before it trusts a memory hit — one LMDB read
  *   on a fresh read snapshot — and drops the keys changed since it last looked (all of memory when the
  *   bounded log has moved past it). No IPC and no polling: a purge committed in one process is seen by the
  *   next lookup in any other.
@@ -89,6 +90,8 @@ const MAX_INFLIGHT_PUTS = 4;
  */
 const TXN_FLAGS = 1 | 2 | 0x10000;
 const SEP = '\x01';
+/** separates origin and prefix in a change-log entry for a purge by prefix */
+const PREFIX_SEP = '\x02';
 /** chunk buffers kept for reuse per store (8 MiB) */
 const POOLED_CHUNKS = 32;
 
@@ -428,10 +431,14 @@ export class LmdbStore implements Store {
     return this.db.state.get('budget') ?? this.budget;
   }
 
-  /** In a transaction: record that `key` changed (for the memory tiers of every process). */
-  private logChange(key: string): void {
+  /**
+   * In a transaction: record that `key` changed (for the memory tiers of every process), or with
+   * `prefix`, that every key under it was purged. Evictions are not logged: an evicted entry is still
+   * valid, and a memory tier may go on serving it. A purge is logged whether or not the disk still held it.
+   */
+  private logChange(key: string, prefix = false): void {
     const seq = this.add('gen', 1);
-    this.db.changes.putSync(seq, this.procSeq + SEP + key);
+    this.db.changes.putSync(seq, this.procSeq + (prefix ? PREFIX_SEP : SEP) + key);
     if (seq > CHANGE_LOG_MAX) this.db.changes.removeSync(seq - CHANGE_LOG_MAX);
   }
 
@@ -444,14 +451,18 @@ export class LmdbStore implements Store {
     return this.db.state.get('gen') ?? 0;
   }
 
-  /** Changes after generation `from` up to `to`: [origin, key]; undefined when the log no longer reaches back. */
-  changesSince(from: number, to: number): [number, string][] | undefined {
+  /**
+   * Changes after generation `from` up to `to`: [origin, key, whether key is a purged prefix]; undefined
+   * when the log no longer reaches back.
+   */
+  changesSince(from: number, to: number): [number, string, boolean][] | undefined {
     if (to - from > CHANGE_LOG_MAX - 1) return undefined;
-    const out: [number, string][] = [];
+    const out: [number, string, boolean][] = [];
     for (const { key: seq, value } of this.db.changes.getRange({ start: from + 1, end: to + 1 })) {
       if (typeof value !== 'string') return undefined;
-      const at = value.indexOf(SEP);
-      out.push([Number(value.slice(0, at)), value.slice(at + 1)]);
+      const at = value.search(/[\x01\x02]/);
+      if (at < 0) return undefined;
+      out.push([Number(value.slice(0, at)), value.slice(at + 1), value[at] === PREFIX_SEP]);
       if (seq > to) break;
     }
     // entries missing (trimmed meanwhile by a busy writer): the caller starts over
@@ -823,7 +834,7 @@ export class LmdbStore implements Store {
     for (const [p, slot] of victims) {
       const rec = this.safeRec(slot);
       if (rec === undefined) continue;
-      this.removeRec(slot, rec);
+      this.removeRec(slot, rec, false);
       inflation = this.policy.inflationAfterEvict(inflation, p);
       evicted++;
     }
@@ -877,16 +888,18 @@ export class LmdbStore implements Store {
     });
   }
 
-  private async removeSlots(slots: string[]): Promise<number> {
-    if (slots.length === 0) return 0;
+  /** Remove slots; the purge itself is logged by `log` (also when nothing was on disk: memory tiers may hold it). */
+  private async removeSlots(slots: string[], log: () => void): Promise<number> {
+    if (this.closed) return 0;
     return this.txn(() => {
       let n = 0;
       for (const slot of slots) {
         const rec = this.safeRec(slot);
         if (rec === undefined) continue;
-        this.removeRec(slot, rec);
+        this.removeRec(slot, rec, false);
         n++;
       }
+      log();
       return n;
     });
   }
@@ -894,7 +907,7 @@ export class LmdbStore implements Store {
   async delete(key: string, variant?: string): Promise<number> {
     if (Buffer.byteLength(key) + 1 + (variant === undefined ? 0 : Buffer.byteLength(variant)) > MAX_SLOT_BYTES) return 0;
     const slots = variant !== undefined ? [slotKey(key, variant)] : [...this.db.meta.getKeys({ start: key + SEP, end: key + '\x02' })];
-    return this.removeSlots(slots);
+    return this.removeSlots(slots, () => this.logChange(key));
   }
 
   async deletePrefix(prefix: string): Promise<number> {
@@ -904,7 +917,7 @@ export class LmdbStore implements Store {
       if (!slot.startsWith(prefix)) break;
       slots.push(slot);
     }
-    return this.removeSlots(slots);
+    return this.removeSlots(slots, () => this.logChange(prefix, true));
   }
 
   stats(): StoreStats {

@@ -220,8 +220,21 @@ export class MemoryStore implements Store {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
+    return this.deletePrefixSync(prefix);
+  }
+
+  /** deletePrefix done before returning (a TieredStore catching up with other processes relies on it). */
+  deletePrefixSync(prefix: string): number {
     let n = 0;
-    for (const key of [...this.index.keys()]) if (key.startsWith(prefix)) n += await this.delete(key);
+    for (const key of [...this.index.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      const rec = this.index.get(key)!;
+      for (const entry of [...rec.variants.values()]) {
+        this.unindex(entry);
+        this.lru.delete(entry.slot);
+        n++;
+      }
+    }
     return n;
   }
 

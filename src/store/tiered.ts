@@ -20,7 +20,8 @@ export const PROMOTE_LIMIT = CONTIGUOUS_LIMIT;
 export interface SharedDisk {
   readonly origin: number;
   generation(): number;
-  changesSince(from: number, to: number): [number, string][] | undefined;
+  /** [origin, key, key is a purged prefix] */
+  changesSince(from: number, to: number): [number, string, boolean][] | undefined;
   holds(meta: EntryMeta): boolean;
 }
 
@@ -55,7 +56,13 @@ export class TieredStore implements Store {
     if (gen === this.seenGen) return;
     const changes = gen > this.seenGen ? shared.changesSince(this.seenGen, gen) : undefined;
     if (changes === undefined) this.memory.clear();
-    else for (const [origin, key] of changes) if (origin !== shared.origin) void this.memory.delete(key);
+    else {
+      for (const [origin, key, prefix] of changes) {
+        if (origin === shared.origin) continue; // made here: memory was updated with it
+        if (prefix) this.memory.deletePrefixSync(key);
+        else void this.memory.delete(key);
+      }
+    }
     this.seenGen = gen;
   }
 

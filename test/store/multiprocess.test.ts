@@ -94,6 +94,29 @@ describe('several processes on one cache directory', () => {
     assert.equal(now?.size, 2500, 'the replacement made in the peer is what this process sees');
   });
 
+  it("a purge reaches another process's memory copy even after the disk evicted the entry", { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const { store, disk } = await openTiered(dir, 2 * MiB);
+    const peer = startPeer(dir, 2 * MiB);
+    const key = 'http://shared/evicted-then-purged';
+    await put(store, initFor(key), bodyFor(key, 100_000));
+    assert.match(await peer.ask(`get ${key}`), /^disk /);
+    // evict it from disk (the peer's memory copy is still valid, and kept)
+    for (let i = 0; i < 10; i++) await put(store, initFor(`http://shared/push${i}`), bodyFor(`push${i}`, 300_000));
+    assert.equal((await disk.lookup(key)).length, 0, 'evicted from disk');
+    assert.match(await peer.ask(`get ${key}`), /^mem /, 'an eviction does not flush other memory tiers');
+    // the purge finds nothing on disk, and still reaches the peer's memory; so does a purge by prefix
+    await store.delete(key);
+    assert.equal(await peer.ask(`get ${key}`), 'miss');
+    const under = 'http://shared/tree/leaf';
+    await put(store, initFor(under), bodyFor(under, 100_000));
+    assert.match(await peer.ask(`get ${under}`), /^disk /);
+    for (let i = 0; i < 10; i++) await put(store, initFor(`http://shared/again${i}`), bodyFor(`again${i}`, 300_000));
+    assert.match(await peer.ask(`get ${under}`), /^mem /);
+    await store.deletePrefix('http://shared/tree/');
+    assert.equal(await peer.ask(`get ${under}`), 'miss');
+  });
+
   it('a writer is judged alive by its heartbeat, not by its pid: another container with the same pid keeps its chunks', { timeout: 60_000 }, async () => {
     const dir = tempDir();
     const { disk } = await openTiered(dir);
