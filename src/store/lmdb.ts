@@ -284,7 +284,8 @@ export async function readStoreStats(dir: string): Promise<StoreStats> {
   }
   const env = openEnv(dir, true);
   try {
-    const dbs = openDbs(env);
+    // only `state`: a directory written by an older larder may lack the newer sub-databases
+    const dbs = { state: env.openDB<number, string>({ name: 'state' }) };
     const version = dbs.state.get('version');
     if (version !== STORE_FORMAT_VERSION) {
       throw openError(dir, `store format ${String(version)} is not ${STORE_FORMAT_VERSION}; remove the directory or choose another --cache-dir`);
@@ -636,10 +637,13 @@ export class LmdbStore implements Store {
     // past either the stream reads the live chunks (and ends with an error if its body is gone).
     let txn = this.pin(slot, rec.id);
     const pinnedAt = Date.now();
+    // a stream nobody reads (and nobody destroys) must not hold its snapshot for ever either
+    const expiry = txn !== undefined ? setTimeout(() => release(), PIN_MAX_MS).unref() : undefined;
     const release = () => {
       if (txn === undefined) return;
       const t = txn;
       txn = undefined;
+      clearTimeout(expiry);
       this.pinned--;
       try {
         t.done();
