@@ -76,6 +76,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   const store: TieredStats = opts.store ?? await (await import('./store/open.js')).openStore({
     memorySize: config.memorySize, maxObjectSize: config.maxObjectSize, disk: config.disk,
     cacheDir: config.cacheDir, cacheSize: config.cacheSize, eviction: config.eviction,
+    onWriteError: (message) => log.warn(message),
   });
   const storeStats = () => (store.tierStats ? store.tierStats() : [store.stats()]);
   const metrics = new Metrics({ storeStats });

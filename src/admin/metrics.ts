@@ -207,6 +207,15 @@ export class Metrics implements RequestObserver {
         for (const s of stats()) this.inc({ tier: s.tier }, s.evictions);
       },
     });
+    new Counter({
+      name: 'larder_store_refused_total',
+      help: 'Entries a tier refused to store (full disk, write errors, key too long, budget taken by fills in flight, in-flight memory budget) and corrupt records removed, per tier and reason',
+      labelNames: ['tier', 'reason'], registers,
+      collect() {
+        this.reset();
+        for (const s of stats()) for (const [reason, n] of Object.entries(s.refused ?? {})) this.inc({ tier: s.tier, reason }, n);
+      },
+    });
   }
 
   onRequest(r: AccessRecord): void {

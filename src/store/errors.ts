@@ -8,7 +8,9 @@ export type StoreErrorCode =
   | 'LARDER_ERR_STORE_SIZE'
   | 'LARDER_ERR_STORE_TOO_LARGE'
   | 'LARDER_ERR_STORE_ABORTED'
-  | 'LARDER_ERR_STORE_CORRUPT';
+  | 'LARDER_ERR_STORE_CORRUPT'
+  | 'LARDER_ERR_STORE_FULL'
+  | 'LARDER_ERR_STORE_KEY';
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
@@ -47,4 +49,14 @@ export function writerClosed(key: string): StoreError {
 /** Stored bytes no longer match their digest: the entry was removed. */
 export function corrupt(key: string): StoreError {
   return new StoreError('LARDER_ERR_STORE_CORRUPT', `stored body of ${key} does not match its digest: entry removed`);
+}
+
+/** The disk (or LMDB map) is full, or the byte budget is taken by fills in flight: the entry is not stored. */
+export function storeFull(key: string, why: string): StoreError {
+  return new StoreError('LARDER_ERR_STORE_FULL', `${key} not stored: ${why}`);
+}
+
+/** The key (URL + variant) is longer than the store can index: nothing of it is written. */
+export function keyTooLong(key: string, limit: number): StoreError {
+  return new StoreError('LARDER_ERR_STORE_KEY', `${key.slice(0, 100)}... not stored: its key is longer than the store's ${limit}-byte key limit`);
 }

@@ -7,7 +7,23 @@
  *   order    [priority, slot]         → 1            (eviction order: lowest first)
  *   chunks   [id, index]              → ≤ 256 KiB of body (binary)
  *   pending  id                       → token of the process writing it (large bodies being received)
- *   procs    token                    → { pid, hb }  (heartbeat, to tell orphans from live writers)
+ *   procs    token                    → { pid, hb, ns }  (heartbeat + pid namespace, to tell orphans from live writers)
+ *   changes  seq                      → origin \x01 key  (the change log: the last CHANGE_LOG_MAX changes)
+ *
+ * Several processes (workers, containers) on one directory:
+ * - Every transaction that replaces or updates an entry, or purges a key or prefix (whether or not the disk
+ *   still held it), bumps `state.gen` and appends the key to `changes`. Evictions are not logged: an
+ *   evicted entry is still valid, so another process's memory copy of it may stay. A memory tier in front (TieredStore) reads `gen` before it trusts a memory hit — one LMDB read
+ *   on a fresh read snapshot — and drops the keys changed since it last looked (all of memory when the
+ *   bounded log has moved past it). No IPC and no polling: a purge committed in one process is seen by the
+ *   next lookup in any other.
+ * - A writer's liveness is its heartbeat in `procs`, under a random token. The pid is consulted only for a
+ *   record from the same pid namespace on the same boot (two containers that are both PID 1 never judge
+ *   each other by pid).
+ * - The byte budget is `state.budget` (the last process to open sets it; all evict against it), and bytes
+ *   of bodies still being received (`state.pending`) count against it as well.
+ * - A large body being streamed holds an LMDB read snapshot (bounded in count and time, see PIN_*): an
+ *   eviction, replacement or purge meanwhile does not pull the chunks from under it.
  *
  * Crash safety: a large body is written chunk by chunk under a fresh id registered in `pending`; the entry
  * becomes visible only in one transaction that checks the chunk lengths add up, then writes meta + order +
@@ -30,12 +46,13 @@
  * `transactionSync` (open only) runs that fsync on the JS thread: ~1-2 ms of blocked event loop per commit.
  */
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants, mkdirSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, openSync, readFileSync, readSync, readlinkSync, closeSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import { CHUNK_SIZE, CONTIGUOUS_LIMIT, clampRange, digestOf, newDigest, sliceRange } from './body.js';
-import { StoreError, StoreOpenError, corrupt, sizeMismatch, tooLarge, writerClosed } from './errors.js';
+import { StoreError, StoreOpenError, corrupt, keyTooLong, sizeMismatch, storeFull, tooLarge, writerClosed } from './errors.js';
 import { evictionPolicy, type EvictionName, type EvictionPolicy } from './eviction/policy.js';
 import { headerBytes } from './memory.js';
 import type { BodySource, ByteRange, EntryInit, EntryMeta, EntryWriter, Store, StoreStats } from './types.js';
@@ -49,6 +66,21 @@ const FLUSH_MS = 1000;
 const MAINTENANCE_MS = 30_000;
 /** A writer process whose heartbeat is older than this is presumed dead even if its pid is in use. */
 const HEARTBEAT_STALE_MS = 5 * 60_000;
+/** Entries kept in the change log; a reader further behind than this drops its whole memory tier. */
+export const CHANGE_LOG_MAX = 8192;
+/**
+ * Longest slot (key + variant) stored, in UTF-8 bytes. LMDB's key limit is 1978 bytes; the order index key
+ * is [priority, slot], a few bytes more than the slot.
+ */
+export const MAX_SLOT_BYTES = 1900;
+/** After a failed write (disk full, map full, I/O error) new entries are refused for this long. */
+const FULL_BACKOFF_MS = 5_000;
+/** Streams of large bodies holding a read snapshot, per process; further streams read the live chunks. */
+const PIN_MAX_STREAMS = 48;
+/** A snapshot is held at most this long (pages freed meanwhile cannot be reused: the file would grow). */
+export const PIN_MAX_MS = 60_000;
+/** LMDB reader slots (one per snapshot generation per process; the default 126 is too few for workers). */
+const MAX_READERS = 1024;
 /** chunk puts (of CHUNK_SIZE bytes each) in flight per writer before write() makes the caller wait */
 const MAX_INFLIGHT_PUTS = 4;
 /**
@@ -58,6 +90,8 @@ const MAX_INFLIGHT_PUTS = 4;
  */
 const TXN_FLAGS = 1 | 2 | 0x10000;
 const SEP = '\x01';
+/** separates origin and prefix in a change-log entry for a purge by prefix */
+const PREFIX_SEP = '\x02';
 /** chunk buffers kept for reuse per store (8 MiB) */
 const POOLED_CHUNKS = 32;
 
@@ -66,6 +100,22 @@ export interface LmdbStoreOptions {
   budget: number;
   maxObjectSize: number;
   eviction?: EvictionName;
+  /** told once per episode when the disk stops taking entries (full disk, map full, I/O error) */
+  onWriteError?: (message: string, err: unknown) => void;
+}
+
+/** Counters of refusals, beyond StoreStats (additive: StoreStats stays as it was). */
+export interface LmdbRefusals {
+  /** entries refused while the disk was full (or after a failed write) */
+  full: number;
+  /** writes that failed on the disk (ENOSPC, EIO, MDB_MAP_FULL) */
+  writeErrors: number;
+  /** entries refused: the key was longer than MAX_SLOT_BYTES */
+  keyTooLong: number;
+  /** fills refused: the bytes in flight would not fit the budget */
+  budget: number;
+  /** corrupt metadata records removed */
+  corrupt: number;
 }
 
 interface Rec {
@@ -78,6 +128,10 @@ interface Rec {
 }
 
 type OrderKey = [number, string];
+/** lmdb's read transaction object, as used for a pinned snapshot */
+interface PinnedTxn {
+  done(): void;
+}
 type ChunkKey = [number, number];
 
 export function slotKey(key: string, variant: string): string {
@@ -86,6 +140,66 @@ export function slotKey(key: string, variant: string): string {
 
 function openError(dir: string, what: string, cause?: unknown): StoreOpenError {
   return new StoreOpenError(dir, `cannot open the disk store in ${dir}: ${what}`, { cause });
+}
+
+/** The pid namespace and boot this process runs in: a pid means something only inside the same one. */
+function pidNamespace(): string {
+  let ns = '';
+  try {
+    ns = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    ns = `host:${hostname()}`;
+  }
+  try {
+    ns += '@' + readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    // no boot id (not Linux): the namespace (or host name) alone
+  }
+  return ns;
+}
+
+const PID_NS = pidNamespace();
+
+interface ProcRec {
+  pid: number;
+  hb: number;
+  /** pid namespace + boot id (absent in records of older versions: judged by heartbeat only) */
+  ns?: string;
+}
+
+/** Whether another process's record in `procs` belongs to a writer that is gone. */
+export function procGone(rec: ProcRec, now: number, self: { pid: number; ns: string }): boolean {
+  if (!(now - rec.hb <= HEARTBEAT_STALE_MS)) return true; // no heartbeat for long (or a corrupt record)
+  if (rec.ns !== self.ns) return false; // another container or host: its pid means nothing here
+  if (rec.pid === self.pid) return true; // our pid, another token: a previous process that died
+  return !pidAlive(rec.pid);
+}
+
+function validRec(r: unknown): r is Rec {
+  if (typeof r !== 'object' || r === null) return false;
+  const rec = r as Rec;
+  return (
+    typeof rec.m === 'object' && rec.m !== null && typeof rec.m.key === 'string' && typeof rec.m.digest === 'string' &&
+    Number.isFinite(rec.m.size) && Array.isArray(rec.m.headers) && Number.isFinite(rec.id) && Number.isInteger(rec.n) &&
+    Number.isFinite(rec.c) && Number.isFinite(rec.p)
+  );
+}
+
+/** Failures that mean the disk takes no more: full disk, full map, I/O error. */
+function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; commitError?: unknown } | undefined;
+  if (e === undefined || e === null) return false;
+  if (e.code === 'ENOSPC' || e.code === 'EIO' || e.code === 28 || e.code === 5 || e.code === -30792) return true;
+  return typeof e.message === 'string' && /MDB_MAP_FULL|No space left|Commit failed|Input\/output error/i.test(e.message);
+}
+
+/**
+ * lmdb hangs a rejected promise (`commitError`) on the error of a failed batch; left alone it is an
+ * unhandled rejection, which ends the process. Every write error of this store goes through here.
+ */
+function settleCommitError(err: unknown): void {
+  const p = (err as { commitError?: { catch?: (f: () => void) => unknown } } | undefined)?.commitError;
+  if (p && typeof p.catch === 'function') p.catch(() => {});
 }
 
 function pidAlive(pid: number): boolean {
@@ -129,7 +243,7 @@ function openEnv(dir: string, readOnly: boolean): RootDatabase {
   const file = join(dir, DB_FILE);
   checkLmdbFile(dir, file);
   try {
-    return openLmdb({ path: file, maxDbs: 8, readOnly, compression: false });
+    return openLmdb({ path: file, maxDbs: 8, readOnly, compression: false, maxReaders: MAX_READERS });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM') {
@@ -145,7 +259,8 @@ interface Dbs {
   order: Database<number, OrderKey>;
   chunks: Database<Buffer, ChunkKey>;
   pending: Database<string, number>;
-  procs: Database<{ pid: number; hb: number }, string>;
+  procs: Database<ProcRec, string>;
+  changes: Database<string, number>;
 }
 
 function openDbs(env: RootDatabase): Dbs {
@@ -155,7 +270,8 @@ function openDbs(env: RootDatabase): Dbs {
     order: env.openDB<number, OrderKey>({ name: 'order' }),
     chunks: env.openDB<Buffer, ChunkKey>({ name: 'chunks', encoding: 'binary' }),
     pending: env.openDB<string, number>({ name: 'pending' }),
-    procs: env.openDB<{ pid: number; hb: number }, string>({ name: 'procs' }),
+    procs: env.openDB<ProcRec, string>({ name: 'procs' }),
+    changes: env.openDB<string, number>({ name: 'changes' }),
   };
 }
 
@@ -168,7 +284,8 @@ export async function readStoreStats(dir: string): Promise<StoreStats> {
   }
   const env = openEnv(dir, true);
   try {
-    const dbs = openDbs(env);
+    // only `state`: a directory written by an older larder may lack the newer sub-databases
+    const dbs = { state: env.openDB<number, string>({ name: 'state' }) };
     const version = dbs.state.get('version');
     if (version !== STORE_FORMAT_VERSION) {
       throw openError(dir, `store format ${String(version)} is not ${STORE_FORMAT_VERSION}; remove the directory or choose another --cache-dir`);
@@ -202,6 +319,14 @@ export class LmdbStore implements Store {
   private hits = 0;
   private misses = 0;
   private closed = false;
+  /** no new entries before this time (ms): the disk failed a write */
+  private fullUntil = 0;
+  private readonly onWriteError: ((message: string, err: unknown) => void) | undefined;
+  readonly refusals: LmdbRefusals = { full: 0, writeErrors: 0, keyTooLong: 0, budget: 0, corrupt: 0 };
+  /** streams holding a read snapshot now */
+  private pinned = 0;
+  /** depth of transaction callbacks running now (a corrupt record found inside one is removed in it) */
+  private inTxn = 0;
 
   private constructor(
     private readonly env: RootDatabase,
@@ -212,6 +337,21 @@ export class LmdbStore implements Store {
     this.budget = opts.budget;
     this.maxObjectSize = opts.maxObjectSize;
     this.policy = evictionPolicy(opts.eviction ?? 'lru');
+    this.onWriteError = opts.onWriteError;
+    // lmdb makes one promise of its own per write batch (the batch start) and nobody waits on it: when the
+    // batch fails (disk full, I/O error) it is an unhandled rejection, which ends the process. Attach a
+    // handler to it as each batch starts (the beforecommit callbacks run just before it is created).
+    const committed = (env as unknown as { committed: PromiseLike<unknown> }).committed;
+    (env as unknown as { on(event: string, cb: () => void): void }).on('beforecommit', () => {
+      queueMicrotask(() => {
+        committed.then(undefined, settleCommitError);
+      });
+    });
+  }
+
+  /** Identifies this open store in the change log (unique across processes and restarts). */
+  get origin(): number {
+    return this.procSeq;
   }
 
   static async open(opts: LmdbStoreOptions): Promise<LmdbStore> {
@@ -241,7 +381,7 @@ export class LmdbStore implements Store {
 
   /** A synchronous transaction: blocks the event loop for its fsync; used only while opening. */
   private txnSync<T>(fn: () => T): T {
-    return this.env.transactionSync(fn, TXN_FLAGS);
+    return this.env.transactionSync(() => this.inside(fn), TXN_FLAGS);
   }
 
   /**
@@ -250,7 +390,115 @@ export class LmdbStore implements Store {
    * Resolves once the batch is committed (visible to every process).
    */
   private txn<T>(fn: () => T): Promise<T> {
-    return this.env.childTransaction(fn);
+    return this.guard(this.env.childTransaction(() => this.inside(fn)));
+  }
+
+  private inside<T>(fn: () => T): T {
+    this.inTxn++;
+    try {
+      return fn();
+    } finally {
+      this.inTxn--;
+    }
+  }
+
+  /** Every write promise of lmdb passes here: a disk failure is settled, counted, and stops new entries. */
+  private guard<T>(p: Promise<T>): Promise<T> {
+    return p.catch((err: unknown) => {
+      settleCommitError(err);
+      if (isDiskFull(err)) this.noteWriteError(err);
+      throw err;
+    });
+  }
+
+  private noteWriteError(err: unknown): void {
+    this.refusals.writeErrors++;
+    const now = Date.now();
+    const wasFull = now < this.fullUntil;
+    this.fullUntil = now + FULL_BACKOFF_MS;
+    if (!wasFull) {
+      const why = (err as Error)?.message ?? String(err);
+      this.onWriteError?.(`disk store in ${this.dir} failed a write (${why}); new entries are refused for ${FULL_BACKOFF_MS / 1000} s, cached entries are still served`, err);
+    }
+  }
+
+  /** True while new entries are refused after a failed write. */
+  get full(): boolean {
+    return Date.now() < this.fullUntil;
+  }
+
+  /** The byte budget of the directory: one value for every process sharing it. */
+  private sharedBudget(): number {
+    return this.db.state.get('budget') ?? this.budget;
+  }
+
+  /**
+   * In a transaction: record that `key` changed (for the memory tiers of every process), or with
+   * `prefix`, that every key under it was purged. Evictions are not logged: an evicted entry is still
+   * valid, and a memory tier may go on serving it. A purge is logged whether or not the disk still held it.
+   */
+  private logChange(key: string, prefix = false): void {
+    const seq = this.add('gen', 1);
+    this.db.changes.putSync(seq, this.procSeq + (prefix ? PREFIX_SEP : SEP) + key);
+    if (seq > CHANGE_LOG_MAX) this.db.changes.removeSync(seq - CHANGE_LOG_MAX);
+  }
+
+  /**
+   * The change generation, read on a fresh snapshot (lmdb otherwise reuses one read snapshot for the
+   * rest of the event turn): what a memory tier checks before trusting a hit.
+   */
+  generation(): number {
+    this.env.resetReadTxn();
+    return this.db.state.get('gen') ?? 0;
+  }
+
+  /**
+   * Changes after generation `from` up to `to`: [origin, key, whether key is a purged prefix]; undefined
+   * when the log no longer reaches back.
+   */
+  changesSince(from: number, to: number): [number, string, boolean][] | undefined {
+    if (to - from > CHANGE_LOG_MAX - 1) return undefined;
+    const out: [number, string, boolean][] = [];
+    for (const { key: seq, value } of this.db.changes.getRange({ start: from + 1, end: to + 1 })) {
+      if (typeof value !== 'string') return undefined;
+      const at = value.search(/[\x01\x02]/);
+      if (at < 0) return undefined;
+      out.push([Number(value.slice(0, at)), value.slice(at + 1), value[at] === PREFIX_SEP]);
+      if (seq > to) break;
+    }
+    // entries missing (trimmed meanwhile by a busy writer): the caller starts over
+    return out.length === to - from ? out : undefined;
+  }
+
+  /** Whether exactly this entry (same body) is committed now. */
+  holds(meta: EntryMeta): boolean {
+    return this.current(meta) !== undefined;
+  }
+
+  /** A meta record, or undefined when absent; a record that does not decode or has the wrong shape is removed. */
+  private safeRec(slot: string): Rec | undefined {
+    let rec: unknown;
+    try {
+      rec = this.db.meta.get(slot);
+    } catch {
+      rec = null;
+    }
+    if (rec === undefined) return undefined;
+    if (validRec(rec)) return rec;
+    this.dropCorruptSlot(slot);
+    return undefined;
+  }
+
+  private dropCorruptSlot(slot: string, orderKey?: OrderKey): void {
+    this.refusals.corrupt++;
+    if (this.closed) return;
+    const remove = () => {
+      this.db.meta.removeSync(slot);
+      if (orderKey) this.db.order.removeSync(orderKey);
+      this.logChange(slot.slice(0, slot.indexOf(SEP)));
+    };
+    if (this.inTxn > 0) remove(); // inside eviction: now, in the same transaction
+    else this.txnBackground(remove);
   }
 
   /** A background transaction (maintenance, hit counts, corrupt entries): failures are not the caller's. */
@@ -278,7 +526,7 @@ export class LmdbStore implements Store {
       }
       this.procSeq = this.add('procSeq', 1);
       state.putSync('budget', this.budget);
-      this.db.procs.putSync(this.token, { pid: process.pid, hb: Date.now() });
+      this.db.procs.putSync(this.token, { pid: process.pid, hb: Date.now(), ns: PID_NS });
     });
     this.timers.push(setInterval(() => this.flushAccess(), FLUSH_MS).unref());
     this.timers.push(setInterval(() => this.maintain().catch(() => {}), MAINTENANCE_MS).unref());
@@ -291,19 +539,24 @@ export class LmdbStore implements Store {
     const dead = new Set<string>();
     const { procs, pending, chunks } = this.db;
     await this.txn(() => {
-      procs.putSync(this.token, { pid: process.pid, hb: now });
+      procs.putSync(this.token, { pid: process.pid, hb: now, ns: PID_NS });
+      const self = { pid: process.pid, ns: PID_NS };
       for (const { key, value } of procs.getRange()) {
         if (key === this.token) continue;
-        const gone = value.pid === process.pid || !pidAlive(value.pid) || now - value.hb > HEARTBEAT_STALE_MS;
-        if (gone) dead.add(key);
+        if (typeof value !== 'object' || value === null || procGone(value, now, self)) dead.add(key);
       }
       for (const { key: id, value: owner } of pending.getRange()) {
         if (owner === this.token || procs.get(owner) !== undefined && !dead.has(owner)) continue;
-        for (const ck of chunks.getKeys({ start: [id, 0], end: [id + 1, 0] })) chunks.removeSync(ck);
+        let freed = 0;
+        for (const ck of chunks.getKeys({ start: [id, 0], end: [id + 1, 0] })) {
+          freed += chunks.getBinaryFast(ck)?.length ?? 0;
+          chunks.removeSync(ck);
+        }
         pending.removeSync(id);
+        this.addPending(-freed);
       }
       for (const token of dead) procs.removeSync(token);
-      this.evictTo(this.budget, undefined);
+      this.evictTo(this.sharedBudget() - (this.db.state.get('pending') ?? 0), undefined);
     });
   }
 
@@ -311,16 +564,39 @@ export class LmdbStore implements Store {
     return this.procSeq * 0x1_0000_0000 + ++this.idCounter;
   }
 
+  /** In a transaction: move the count of body bytes being received (never below 0). */
+  private addPending(delta: number): number {
+    const next = Math.max(0, (this.db.state.get('pending') ?? 0) + delta);
+    this.db.state.putSync('pending', next);
+    return next;
+  }
+
   lookup(key: string): Promise<EntryMeta[]> {
     const out: EntryMeta[] = [];
-    for (const { value } of this.db.meta.getRange({ start: key + SEP, end: key + '\x02' })) out.push(value.m);
+    if (Buffer.byteLength(key) + 1 > MAX_SLOT_BYTES) {
+      this.misses++;
+      return Promise.resolve(out); // never stored (see write)
+    }
+    try {
+      for (const { value } of this.db.meta.getRange({ start: key + SEP, end: key + '\x02' })) {
+        if (!validRec(value)) throw new Error('corrupt');
+        out.push(value.m);
+      }
+    } catch {
+      // a record that does not decode: read the variants one by one, dropping the bad ones
+      out.length = 0;
+      for (const slot of [...this.db.meta.getKeys({ start: key + SEP, end: key + '\x02' })]) {
+        const rec = this.safeRec(slot);
+        if (rec !== undefined) out.push(rec.m);
+      }
+    }
     if (out.length === 0) this.misses++;
     else this.hits++;
     return Promise.resolve(out);
   }
 
   private current(meta: EntryMeta): Rec | undefined {
-    const rec = this.db.meta.get(slotKey(meta.key, meta.variant));
+    const rec = this.safeRec(slotKey(meta.key, meta.variant));
     return rec !== undefined && rec.m.digest === meta.digest && rec.m.size === meta.size ? rec : undefined;
   }
 
@@ -356,17 +632,47 @@ export class LmdbStore implements Store {
     let left = r.end - r.start + 1;
     const hash = verify ? newDigest() : undefined;
     const key = rec.m.key;
+    // Hold a read snapshot for the stream: chunks removed meanwhile (eviction, replacement, purge, in this
+    // or another process) stay readable under it. Bounded: PIN_MAX_STREAMS at once, PIN_MAX_MS each;
+    // past either the stream reads the live chunks (and ends with an error if its body is gone).
+    let txn = this.pin(slot, rec.id);
+    const pinnedAt = Date.now();
+    // a stream nobody reads (and nobody destroys) must not hold its snapshot for ever either
+    const expiry = txn !== undefined ? setTimeout(() => release(), PIN_MAX_MS).unref() : undefined;
+    const release = () => {
+      if (txn === undefined) return;
+      const t = txn;
+      txn = undefined;
+      clearTimeout(expiry);
+      this.pinned--;
+      try {
+        t.done();
+      } catch {
+        // store closed meanwhile
+      }
+    };
     const stream: Readable = new Readable({
       highWaterMark: CHUNK_SIZE,
+      destroy: (err, cb) => {
+        release();
+        cb(err);
+      },
       read: () => {
+        if (txn !== undefined && Date.now() - pinnedAt > PIN_MAX_MS) release();
         if (left === 0) {
+          release();
           if (hash !== undefined && hash.digest('base64') !== rec.m.digest) {
             this.dropCorrupt(slot, rec.id);
             return void stream.destroy(corrupt(key));
           }
           return void stream.push(null);
         }
-        const chunk = this.db.chunks.get([rec.id, index]);
+        let chunk: Buffer | undefined;
+        try {
+          chunk = this.db.chunks.get([rec.id, index], txn !== undefined ? { transaction: txn } : undefined);
+        } catch {
+          chunk = undefined; // store closed
+        }
         if (chunk === undefined || chunk.length <= offset) {
           return void stream.destroy(new StoreError('LARDER_ERR_STORE_CORRUPT', `stored body of ${key} vanished while being read`));
         }
@@ -381,6 +687,30 @@ export class LmdbStore implements Store {
     return stream;
   }
 
+  /** A read snapshot in which `slot` still holds body `id`, or undefined (none left, or not in it). */
+  private pin(slot: string, id: number): PinnedTxn | undefined {
+    if (this.pinned >= PIN_MAX_STREAMS || this.closed) return undefined;
+    let txn: PinnedTxn;
+    try {
+      txn = (this.env as unknown as { useReadTransaction(): PinnedTxn }).useReadTransaction();
+    } catch {
+      return undefined;
+    }
+    let same = false;
+    try {
+      const rec = this.db.meta.get(slot, { transaction: txn } as never) as Rec | undefined;
+      same = validRec(rec) && rec.id === id;
+    } catch {
+      same = false;
+    }
+    if (!same) {
+      txn.done();
+      return undefined;
+    }
+    this.pinned++;
+    return txn;
+  }
+
   private dropCorrupt(slot: string, id: number): void {
     if (this.closed) return;
     this.txnBackground(() => {
@@ -390,6 +720,14 @@ export class LmdbStore implements Store {
   }
 
   write(init: EntryInit): EntryWriter {
+    if (Buffer.byteLength(slotKey(init.key, init.variant)) > MAX_SLOT_BYTES) {
+      this.refusals.keyTooLong++;
+      return new RefusedWriter(keyTooLong(init.key, MAX_SLOT_BYTES));
+    }
+    if (this.full) {
+      this.refusals.full++;
+      return new RefusedWriter(storeFull(init.key, 'the disk store failed a recent write (disk full?)'));
+    }
     return new LmdbWriter(this, init);
   }
 
@@ -400,20 +738,41 @@ export class LmdbStore implements Store {
 
   /** @internal writer: mark an id as being written (before its first chunk) */
   markPending(id: number): Promise<boolean> {
-    return this.db.pending.put(id, this.token);
+    return this.guard(this.db.pending.put(id, this.token));
   }
 
-  /** @internal writer: store one full chunk */
+  /**
+   * @internal writer: store one full chunk. Its bytes count against the shared budget at once (`pending`),
+   * evicting committed entries to make room; when the bodies in flight alone would not fit, the chunk is
+   * refused and the fill gives up storing.
+   */
   putChunk(id: number, index: number, chunk: Buffer): Promise<boolean> {
-    return this.db.chunks.put([id, index], chunk);
+    const key = `body ${id}`;
+    return this.txn(() => {
+      const budget = this.sharedBudget();
+      const pending = (this.db.state.get('pending') ?? 0) + chunk.length;
+      if (pending > budget) {
+        this.refusals.budget++;
+        throw storeFull(key, `bodies being received would exceed the disk budget (${budget} bytes)`);
+      }
+      this.db.chunks.putSync([id, index], chunk);
+      this.addPending(chunk.length);
+      this.evictTo(budget - pending, undefined);
+      return true;
+    });
   }
 
   /** @internal writer: forget an aborted body */
   discard(id: number, count: number): void {
     if (this.closed) return;
     this.txnBackground(() => {
-      for (let i = 0; i < count; i++) this.db.chunks.removeSync([id, i]);
+      let freed = 0;
+      for (let i = 0; i < count; i++) {
+        freed += this.db.chunks.getBinaryFast([id, i])?.length ?? 0;
+        this.db.chunks.removeSync([id, i]);
+      }
       this.db.pending.removeSync(id);
+      this.addPending(-freed);
     });
   }
 
@@ -425,7 +784,7 @@ export class LmdbStore implements Store {
   commitEntry(meta: EntryMeta, id: number, written: number, last: Buffer | undefined): Promise<void> {
     const slot = slotKey(meta.key, meta.variant);
     const charge = meta.size + headerBytes(meta) + DISK_ENTRY_OVERHEAD;
-    if (charge > this.budget) return Promise.reject(tooLarge(meta.key, this.budget));
+    if (charge > this.sharedBudget()) return Promise.reject(tooLarge(meta.key, this.sharedBudget()));
     if (this.closed) return Promise.reject(writerClosed(meta.key));
     const { chunks, meta: metaDb, order, pending, state } = this.db;
     return this.txn(() => {
@@ -434,16 +793,19 @@ export class LmdbStore implements Store {
       let total = 0;
       for (let i = 0; i < n; i++) total += chunks.getBinaryFast([id, i])?.length ?? 0;
       if (total !== meta.size) throw sizeMismatch(meta.key, meta.size, total);
-      const old = metaDb.get(slot);
-      if (old !== undefined) this.removeRec(slot, old);
+      const old = this.safeRec(slot);
+      if (old !== undefined) this.removeRec(slot, old, false);
       const inflation = state.get('inflation') ?? 0;
       const p = this.policy.priority({ size: charge, frequency: 1, now: Date.now() }, inflation);
       metaDb.putSync(slot, { m: meta, id, n, c: charge, p, f: 1 });
       order.putSync([p, slot], 1);
+      // the full chunks were counted as pending when put; now they are the entry's
+      const left = written > 0 ? this.addPending(-(total - (last?.length ?? 0))) : (state.get('pending') ?? 0);
       if (written > 0) pending.removeSync(id);
       this.add('bytes', charge);
       this.add('objects', 1);
-      this.evictTo(this.budget, slot);
+      this.logChange(meta.key);
+      this.evictTo(this.sharedBudget() - left, slot);
     });
   }
 
@@ -458,15 +820,25 @@ export class LmdbStore implements Store {
     for (const k of order.getKeys({ snapshot: false })) {
       if (bytes <= target) break;
       if (k[1] === keep) continue;
-      const rec = meta.get(k[1]);
+      let rec: unknown;
+      try {
+        rec = meta.get(k[1]);
+      } catch {
+        rec = null;
+      }
       if (rec === undefined) continue;
+      if (!validRec(rec)) {
+        // skipped and removed, not thrown: the rest of the pass goes on
+        this.dropCorruptSlot(k[1], k);
+        continue;
+      }
       victims.push(k);
       bytes -= rec.c;
     }
     for (const [p, slot] of victims) {
-      const rec = meta.get(slot);
+      const rec = this.safeRec(slot);
       if (rec === undefined) continue;
-      this.removeRec(slot, rec);
+      this.removeRec(slot, rec, false);
       inflation = this.policy.inflationAfterEvict(inflation, p);
       evicted++;
     }
@@ -477,7 +849,8 @@ export class LmdbStore implements Store {
   }
 
   /** In a transaction: remove one entry with its chunks and accounting. */
-  private removeRec(slot: string, rec: Rec): void {
+  private removeRec(slot: string, rec: Rec, log = true): void {
+    if (log) this.logChange(rec.m.key);
     this.db.meta.removeSync(slot);
     this.db.order.removeSync([rec.p, slot]);
     for (let i = 0; i < rec.n; i++) this.db.chunks.removeSync([rec.id, i]);
@@ -495,7 +868,7 @@ export class LmdbStore implements Store {
     this.txnBackground(() => {
       const inflation = state.get('inflation') ?? 0;
       for (const [slot, hits] of batch) {
-        const rec = meta.get(slot);
+        const rec = this.safeRec(slot);
         if (rec === undefined) continue;
         const f = rec.f + hits;
         const p = this.policy.priority({ size: rec.c, frequency: f, now }, inflation);
@@ -509,41 +882,46 @@ export class LmdbStore implements Store {
   async update(meta: EntryMeta): Promise<void> {
     const slot = slotKey(meta.key, meta.variant);
     await this.txn(() => {
-      const rec = this.db.meta.get(slot);
+      const rec = this.safeRec(slot);
       if (rec === undefined || rec.m.digest !== meta.digest || rec.m.size !== meta.size) return;
       const m: EntryMeta = { ...meta, size: rec.m.size, digest: rec.m.digest };
       const c = m.size + headerBytes(m) + DISK_ENTRY_OVERHEAD;
       this.db.meta.putSync(slot, { ...rec, m, c });
+      this.logChange(meta.key);
       this.add('bytes', c - rec.c);
     });
   }
 
-  private async removeSlots(slots: string[]): Promise<number> {
-    if (slots.length === 0) return 0;
+  /** Remove slots; the purge itself is logged by `log` (also when nothing was on disk: memory tiers may hold it). */
+  private async removeSlots(slots: string[], log: () => void): Promise<number> {
+    if (this.closed) return 0;
     return this.txn(() => {
       let n = 0;
       for (const slot of slots) {
-        const rec = this.db.meta.get(slot);
+        const rec = this.safeRec(slot);
         if (rec === undefined) continue;
-        this.removeRec(slot, rec);
+        this.removeRec(slot, rec, false);
         n++;
       }
+      log();
       return n;
     });
   }
 
   async delete(key: string, variant?: string): Promise<number> {
+    if (Buffer.byteLength(key) + 1 + (variant === undefined ? 0 : Buffer.byteLength(variant)) > MAX_SLOT_BYTES) return 0;
     const slots = variant !== undefined ? [slotKey(key, variant)] : [...this.db.meta.getKeys({ start: key + SEP, end: key + '\x02' })];
-    return this.removeSlots(slots);
+    return this.removeSlots(slots, () => this.logChange(key));
   }
 
   async deletePrefix(prefix: string): Promise<number> {
+    if (Buffer.byteLength(prefix) > MAX_SLOT_BYTES) return 0;
     const slots: string[] = [];
     for (const slot of this.db.meta.getKeys({ start: prefix })) {
       if (!slot.startsWith(prefix)) break;
       slots.push(slot);
     }
-    return this.removeSlots(slots);
+    return this.removeSlots(slots, () => this.logChange(prefix, true));
   }
 
   stats(): StoreStats {
@@ -552,10 +930,11 @@ export class LmdbStore implements Store {
       tier: this.tier,
       objects: state.get('objects') ?? 0,
       bytes: state.get('bytes') ?? 0,
-      budget: this.budget,
+      budget: this.sharedBudget(),
       evictions: state.get('evictions') ?? 0,
       hits: this.hits,
       misses: this.misses,
+      refused: { ...this.refusals },
     };
   }
 
@@ -596,6 +975,26 @@ class ChunkPool {
 
 const chunkPool = new ChunkPool();
 
+/** A writer for an entry the store will not take: says why on the first write or commit, writes nothing. */
+class RefusedWriter implements EntryWriter {
+  private told = false;
+  constructor(private readonly reason: StoreError) {}
+
+  write(): void | Promise<void> {
+    if (this.told) return;
+    this.told = true;
+    return Promise.reject(this.reason);
+  }
+
+  commit(): Promise<EntryMeta> {
+    return Promise.reject(this.reason);
+  }
+
+  abort(): void {
+    this.told = true;
+  }
+}
+
 class LmdbWriter implements EntryWriter {
   /** the chunk being filled, and how much of it is */
   private current: Buffer | undefined;
@@ -609,6 +1008,8 @@ class LmdbWriter implements EntryWriter {
   private inflightChunks = 0;
   private done = false;
   private failed: StoreError | undefined;
+  /** a chunk put failed (budget taken by fills in flight, disk full): the fill gives up storing */
+  private putError: unknown;
 
   constructor(
     private readonly store: LmdbStore,
@@ -619,6 +1020,11 @@ class LmdbWriter implements EntryWriter {
     if (this.done) {
       if (this.failed) return;
       return Promise.reject(writerClosed(this.init.key));
+    }
+    if (this.putError !== undefined) {
+      this.failed = this.putError instanceof StoreError ? this.putError : storeFull(this.init.key, 'the disk failed a write');
+      this.abort();
+      return Promise.reject(this.failed);
     }
     this.size += chunk.length;
     if (this.size > this.store.maxObjectSize || (this.init.expectedSize !== undefined && this.size > this.init.expectedSize)) {
@@ -635,7 +1041,9 @@ class LmdbWriter implements EntryWriter {
     }
     for (const c of full) {
       const put = this.store.putChunk(this.id, this.written++, c);
-      put.then(() => chunkPool.give(c), () => {}); // a failed put's buffer is not reused
+      put.then(() => chunkPool.give(c), (err: unknown) => {
+        this.putError ??= err; // a failed put's buffer is not reused
+      });
       this.inflight.push(put);
       this.inflightChunks++;
     }

@@ -14,7 +14,7 @@ import {
   readableFromChunks,
   sliceRange,
 } from './body.js';
-import { StoreError, sizeMismatch, tooLarge, writerClosed } from './errors.js';
+import { StoreError, sizeMismatch, storeFull, tooLarge, writerClosed } from './errors.js';
 import type { BodySource, ByteRange, EntryInit, EntryMeta, EntryWriter, Store, StoreStats } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -22,6 +22,12 @@ export interface MemoryStoreOptions {
   budget: number;
   /** largest body accepted */
   maxObjectSize: number;
+  /**
+   * Bytes all writers together may hold before their entries are committed (default: the budget). A fill
+   * that would go past it gives up its memory copy (TieredStore keeps writing it to disk): N slow fills of
+   * max-object-size can no longer hold N × max-object-size outside the budget.
+   */
+  inflightBudget?: number;
 }
 
 /** Bytes charged per entry on top of body and header fields (maps, meta object, lru node). */
@@ -73,11 +79,17 @@ export class MemoryStore implements Store {
   private evictions = 0;
   private hits = 0;
   private misses = 0;
+  readonly inflightBudget: number;
+  /** body bytes held by writers not yet committed or aborted */
+  private inflight = 0;
+  /** fills that gave up their memory copy because of inflightBudget */
+  inflightRefused = 0;
 
   constructor(options: MemoryStoreOptions) {
     if (!(options.budget > 0)) throw new RangeError('MemoryStore budget must be > 0');
     this.budget = options.budget;
     this.maxObjectSize = options.maxObjectSize;
+    this.inflightBudget = options.inflightBudget ?? options.budget;
     this.lru = new LRUCache<string, MemEntry>({
       maxSize: options.budget,
       sizeCalculation: (e) => e.charge,
@@ -147,6 +159,32 @@ export class MemoryStore implements Store {
     this.lru.set(entry.slot, entry);
   }
 
+  /** @internal writer: take `n` bytes of the in-flight budget; false when they do not fit */
+  reserve(n: number): boolean {
+    if (this.inflight + n > this.inflightBudget) {
+      this.inflightRefused++;
+      return false;
+    }
+    this.inflight += n;
+    return true;
+  }
+
+  /** @internal writer: give back in-flight bytes */
+  release(n: number): void {
+    this.inflight = Math.max(0, this.inflight - n);
+  }
+
+  /** Bytes held by writers in flight now. */
+  get inflightBytes(): number {
+    return this.inflight;
+  }
+
+  /** Drop every entry (the change log of a shared disk store moved too far to tell which changed). */
+  clear(): void {
+    this.lru.clear();
+    this.index.clear();
+  }
+
   private unindex(entry: MemEntry): void {
     const rec = this.index.get(entry.meta.key);
     if (rec === undefined || rec.variants.get(entry.meta.variant) !== entry) return;
@@ -182,8 +220,21 @@ export class MemoryStore implements Store {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
+    return this.deletePrefixSync(prefix);
+  }
+
+  /** deletePrefix done before returning (a TieredStore catching up with other processes relies on it). */
+  deletePrefixSync(prefix: string): number {
     let n = 0;
-    for (const key of [...this.index.keys()]) if (key.startsWith(prefix)) n += await this.delete(key);
+    for (const key of [...this.index.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      const rec = this.index.get(key)!;
+      for (const entry of [...rec.variants.values()]) {
+        this.unindex(entry);
+        this.lru.delete(entry.slot);
+        n++;
+      }
+    }
     return n;
   }
 
@@ -196,6 +247,7 @@ export class MemoryStore implements Store {
       evictions: this.evictions,
       hits: this.hits,
       misses: this.misses,
+      refused: { inflight: this.inflightRefused },
     };
   }
 
@@ -228,6 +280,11 @@ class MemoryWriter implements EntryWriter {
     }
     this.size += chunk.length;
     const limit = Math.min(this.store.maxObjectSize, this.init.expectedSize ?? Infinity);
+    if (this.size <= limit && !this.store.reserve(chunk.length)) {
+      this.failed = storeFull(this.init.key, `fills in flight hold the memory budget for them (${this.store.inflightBudget} bytes)`);
+      this.abort();
+      return Promise.reject(this.failed);
+    }
     if (this.size > limit) {
       this.failed =
         this.size > this.store.maxObjectSize
@@ -244,6 +301,7 @@ class MemoryWriter implements EntryWriter {
     if (this.closed) throw this.failed ?? writerClosed(this.init.key);
     this.closed = true;
     const { expectedSize, ...init } = this.init;
+    this.store.release(this.held());
     const parts = this.parts;
     this.parts = [];
     if (expectedSize !== undefined && expectedSize !== this.size) throw sizeMismatch(init.key, expectedSize, this.size);
@@ -268,6 +326,14 @@ class MemoryWriter implements EntryWriter {
 
   abort(): void {
     this.closed = true;
+    this.store.release(this.held());
     this.parts = [];
+  }
+
+  /** bytes reserved for the parts held (the last write may have been refused before it was kept) */
+  private held(): number {
+    let n = 0;
+    for (const p of this.parts) n += p.length;
+    return n;
   }
 }

@@ -15,6 +15,8 @@ export interface OpenStoreOptions {
   cacheDir: string;
   cacheSize: number;
   eviction: EvictionName;
+  /** told once per episode when the disk store stops taking entries (full disk, I/O error) */
+  onWriteError?: (message: string, err: unknown) => void;
 }
 
 export type OpenedStore = Store & { tierStats(): StoreStats[] };
@@ -23,6 +25,6 @@ export type OpenedStore = Store & { tierStats(): StoreStats[] };
 export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   const memory = new MemoryStore({ budget: opts.memorySize, maxObjectSize: Math.min(opts.maxObjectSize, opts.memorySize) });
   if (!opts.disk) return memory;
-  const disk = await LmdbStore.open({ dir: opts.cacheDir, budget: opts.cacheSize, maxObjectSize: opts.maxObjectSize, eviction: opts.eviction });
+  const disk = await LmdbStore.open({ dir: opts.cacheDir, budget: opts.cacheSize, maxObjectSize: opts.maxObjectSize, eviction: opts.eviction, onWriteError: opts.onWriteError });
   return new TieredStore(memory, disk);
 }

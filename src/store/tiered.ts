@@ -2,6 +2,12 @@
  * TieredStore: memory in front of a disk store. Lookups try memory first; a disk hit small enough is
  * promoted into memory the first time its body is read (the body is read once and handed to both).
  * Writes go to disk and, when the body fits the memory tier, to memory too; invalidations hit both.
+ *
+ * Coherence with other processes on the same disk store (workers, containers): before memory is trusted,
+ * the disk store's change generation is read (one LMDB read on a fresh snapshot); keys changed by another
+ * process since the last look are dropped from memory first, and all of memory when the change log no
+ * longer reaches back. An entry goes into memory only while the disk still holds exactly it, checked in the
+ * same synchronous step, so a change committed elsewhere is never hidden behind a memory copy.
  */
 import { CONTIGUOUS_LIMIT, sliceRange } from './body.js';
 import type { MemoryStore } from './memory.js';
@@ -10,15 +16,65 @@ import type { BodySource, ByteRange, EntryInit, EntryMeta, EntryWriter, Store, S
 /** Largest body promoted from disk into memory on a read. */
 export const PROMOTE_LIMIT = CONTIGUOUS_LIMIT;
 
+/** What a disk store shared by processes offers for memory-tier coherence (LmdbStore). */
+export interface SharedDisk {
+  readonly origin: number;
+  generation(): number;
+  /** [origin, key, key is a purged prefix] */
+  changesSince(from: number, to: number): [number, string, boolean][] | undefined;
+  holds(meta: EntryMeta): boolean;
+}
+
+function isShared(disk: Store): disk is Store & SharedDisk {
+  const d = disk as Partial<SharedDisk>;
+  return typeof d.generation === 'function' && typeof d.changesSince === 'function' && typeof d.holds === 'function';
+}
+
 export class TieredStore implements Store {
   readonly tier = 'tiered';
+  private readonly shared: (Store & SharedDisk) | undefined;
+  private seenGen: number;
 
   constructor(
     readonly memory: MemoryStore,
     readonly disk: Store,
-  ) {}
+  ) {
+    this.shared = isShared(disk) ? disk : undefined;
+    this.seenGen = this.shared?.generation() ?? 0;
+  }
+
+  /** Bring memory up to the disk's changes made by other processes (see the header). */
+  private sync(): void {
+    const shared = this.shared;
+    if (shared === undefined) return;
+    let gen: number;
+    try {
+      gen = shared.generation();
+    } catch {
+      return; // disk closed: memory is all there is
+    }
+    if (gen === this.seenGen) return;
+    const changes = gen > this.seenGen ? shared.changesSince(this.seenGen, gen) : undefined;
+    if (changes === undefined) this.memory.clear();
+    else {
+      for (const [origin, key, prefix] of changes) {
+        if (origin === shared.origin) continue; // made here: memory was updated with it
+        if (prefix) this.memory.deletePrefixSync(key);
+        else void this.memory.delete(key);
+      }
+    }
+    this.seenGen = gen;
+  }
+
+  /** Insert into memory only while the disk holds exactly this entry (no stale copy can slip in). */
+  private admit(meta: EntryMeta): boolean {
+    if (this.shared === undefined) return true;
+    this.sync();
+    return this.shared.holds(meta);
+  }
 
   lookup(key: string): Promise<EntryMeta[]> {
+    this.sync();
     const hot = this.memory.lookupSync(key);
     // a response without Vary has one variant: memory's copy is the whole answer (the fast path)
     if (hot.length > 0 && hot.every((e) => e.vary.length === 0)) return Promise.resolve(hot);
@@ -44,7 +100,7 @@ export class TieredStore implements Store {
     }
     try {
       // the disk store verified length and digest; the buffer is ours, insert it without a copy
-      this.memory.insert(structuredClone({ ...meta, size: body.length }), body);
+      if (this.admit(meta)) this.memory.insert(structuredClone({ ...meta, size: body.length }), body);
     } catch {
       // larger than the memory budget: serve from disk only
     }
@@ -61,10 +117,18 @@ export class TieredStore implements Store {
           const r = mem.write(chunk);
           if (r instanceof Promise) {
             r.catch(() => {});
-            mem = undefined; // too large for memory: keep it on disk only
+            mem = undefined; // too large for memory, or memory's in-flight budget taken: disk only
           }
         }
-        return disk.write(chunk);
+        const d = disk.write(chunk);
+        if (d instanceof Promise) {
+          d.catch(() => {
+            // the disk refused it (key too long, disk full, budget): no memory copy either
+            mem?.abort();
+            mem = undefined;
+          });
+        }
+        return d;
       },
       commit: async () => {
         let meta: EntryMeta;
@@ -74,7 +138,10 @@ export class TieredStore implements Store {
           mem?.abort();
           throw err;
         }
-        if (mem !== undefined) await mem.commit().catch(() => {});
+        if (mem !== undefined) {
+          if (this.admit(meta)) await mem.commit().catch(() => {});
+          else mem.abort();
+        }
         return meta;
       },
       abort: () => {

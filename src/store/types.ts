@@ -87,6 +87,8 @@ export interface StoreStats {
   evictions: number;
   hits: number;
   misses: number;
+  /** entries or fills the tier refused, by reason (full, writeErrors, keyTooLong, budget, corrupt, inflight) */
+  refused?: Record<string, number>;
 }
 
 export interface Store {
