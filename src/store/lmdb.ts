@@ -3,7 +3,7 @@
  *
  * Layout of one environment (`<dir>/larder.mdb`), sub-databases:
  *   state    'version' | 'bytes' | 'objects' | 'evictions' | 'inflation' | 'procSeq'  → number
- *   meta     slot (key \x01 variant)  → Rec { m: EntryMeta, id, n: chunks, c: charged bytes, p: priority, f: hits }
+ *   meta     slot (key \x05 variant)  → Rec { m: EntryMeta, id, n: chunks, c: charged bytes, p: priority, f: hits }
  *   order    [priority, slot]         → 1            (eviction order: lowest first)
  *   chunks   [id, index]              → ≤ 256 KiB of body (binary)
  *   pending  id                       → token of the process writing it (large bodies being received)
@@ -40,8 +40,10 @@ import { evictionPolicy, type EvictionName, type EvictionPolicy } from './evicti
 import { headerBytes } from './memory.js';
 import type { BodySource, ByteRange, EntryInit, EntryMeta, EntryWriter, Store, StoreStats } from './types.js';
 
-/** Bump when the layout above changes; an old directory is then refused with StoreOpenError. */
-export const STORE_FORMAT_VERSION = 1;
+/** Bump when the layout above changes; an old directory is then refused with StoreOpenError (or cleared, below). */
+export const STORE_FORMAT_VERSION = 2;
+/** An older layout of the same data: its entries are dropped at open (it is a cache), not refused. */
+const CLEARED_FORMATS = new Set([1]);
 export const DB_FILE = 'larder.mdb';
 /** Bytes charged per entry on top of body and header fields (meta record, order key, page slack). */
 export const DISK_ENTRY_OVERHEAD = 1024;
@@ -57,7 +59,16 @@ const MAX_INFLIGHT_PUTS = 4;
  * committing thread, which for transactionSync is the JS thread.
  */
 const TXN_FLAGS = 1 | 2 | 0x10000;
-const SEP = '\x01';
+/**
+ * Between key and variant in a slot. Not a byte below 5: lmdb's key encoding (ordered-binary) escapes bytes 0-4
+ * in strings shorter than 64 chars and writes longer strings raw, where such a byte ends the string on decode
+ * (format 1 used '\x01': getKeys() gave a URL of 63+ chars back without it, so delete() found the slot but
+ * removed nothing, and eviction skipped those entries). URIs hold no control characters (URL percent-encodes
+ * them) and variant ids are base64url, so SEP never occurs inside either.
+ */
+const SEP = '\x05';
+/** Just above SEP: the end of a key's slot range. */
+const SEP_END = '\x06';
 /** chunk buffers kept for reuse per store (8 MiB) */
 const POOLED_CHUNKS = 32;
 
@@ -273,6 +284,9 @@ export class LmdbStore implements Store {
       if (version === undefined) {
         if (meta.getKeysCount({ limit: 1 }) > 0) throw openError(this.dir, 'the store has no format version (corrupt?); remove the directory or choose another --cache-dir');
         state.putSync('version', STORE_FORMAT_VERSION);
+      } else if (CLEARED_FORMATS.has(version)) {
+        for (const db of [meta, this.db.order, this.db.chunks, this.db.pending, this.db.procs, state]) db.clearSync();
+        state.putSync('version', STORE_FORMAT_VERSION);
       } else if (version !== STORE_FORMAT_VERSION) {
         throw openError(this.dir, `it holds store format ${version}, this larder reads format ${STORE_FORMAT_VERSION}; remove the directory or choose another --cache-dir`);
       }
@@ -313,7 +327,7 @@ export class LmdbStore implements Store {
 
   lookup(key: string): Promise<EntryMeta[]> {
     const out: EntryMeta[] = [];
-    for (const { value } of this.db.meta.getRange({ start: key + SEP, end: key + '\x02' })) out.push(value.m);
+    for (const { value } of this.db.meta.getRange({ start: key + SEP, end: key + SEP_END })) out.push(value.m);
     if (out.length === 0) this.misses++;
     else this.hits++;
     return Promise.resolve(out);
@@ -533,7 +547,7 @@ export class LmdbStore implements Store {
   }
 
   async delete(key: string, variant?: string): Promise<number> {
-    const slots = variant !== undefined ? [slotKey(key, variant)] : [...this.db.meta.getKeys({ start: key + SEP, end: key + '\x02' })];
+    const slots = variant !== undefined ? [slotKey(key, variant)] : [...this.db.meta.getKeys({ start: key + SEP, end: key + SEP_END })];
     return this.removeSlots(slots);
   }
 
