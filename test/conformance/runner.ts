@@ -4,6 +4,7 @@
  * own path, so cases run concurrently without sharing cache entries. Every request carries `x-step: <n>`
  * so the origin knows which step's response to send and which step it saw.
  */
+import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { startTestLarder, type TestLarder } from '../helpers/larder.js';
 import { startOrigin, type TestOrigin } from '../helpers/origin.js';
@@ -18,6 +19,7 @@ interface Running { c: Case; mode: Mode; base: string; steps: Step[]; seen: Seen
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const runStart = Date.now();
+const runId = randomUUID();
 
 const DAYS_LONG = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
@@ -100,7 +102,7 @@ export async function startHarness(overrides: Partial<Config> = {}): Promise<Har
 
   function answer(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url!, 'http://x').pathname;
-    const key = path.split('/').slice(0, 4).join('/');
+    const key = path.split('/').slice(0, 5).join('/');
     const r = running.get(key);
     const i = Number(req.headers['x-step']);
     if (!r || !Number.isInteger(i) || !r.steps[i]) { res.writeHead(404, { 'content-length': '0' }); res.end(); return; }
@@ -147,7 +149,8 @@ export async function startHarness(overrides: Partial<Config> = {}): Promise<Har
   }
 
   async function runCase(c: Case, mode: Mode): Promise<CaseResult> {
-    const base = `/conf/${mode[0]}/${c.id}`;
+    // a run id in every path: the URLs are 63+ chars like real ones (format 1 of the disk store failed those)
+    const base = `/conf/${mode[0]}/${runId}/${c.id}`;
     const r: Running = { c, mode, base, steps: resolveSteps(c.steps), seen: [] };
     running.set(base, r);
     const problems: string[] = [];
