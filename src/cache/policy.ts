@@ -128,7 +128,7 @@ function freshness(res: ResponseInfo, cc: Directives, responseTime: number, opts
     // https://www.rfc-editor.org/rfc/rfc9111#section-5.3: an invalid Expires (e.g. "0") means already expired.
     // Several differing Expires lines → stale (§4.2.1).
     const values = Array.isArray(expiresField) ? expiresField : [expiresField];
-    const expires = parseHttpDate(values[0]);
+    const expires = parseHttpDate(values[0], { lenient: true }); // names in any case (RFC 9110 §5.6.7 robustness)
     if (expires === undefined || values.some((v) => v !== values[0])) return { lifetime: 0, heuristic: false, immutable: false };
     return { lifetime: Math.max(0, Math.floor((expires - dateValue) / 1000)), heuristic: false, immutable: false };
   }
