@@ -74,7 +74,9 @@ export function canStore(req: RequestInfo, res: ResponseInfo, opts: PolicyOption
   if (!Number.isInteger(status) || status < 200 || status > 599) return NOT_STORED('status');
   // 206 and 304 are not complete responses (https://www.rfc-editor.org/rfc/rfc9111#section-3.3, §4.3.4)
   if (status === 206 || status === 304) return NOT_STORED('partial-or-not-modified');
-  if (firstValue(res.headers, 'content-range') !== undefined) return NOT_STORED('content-range');
+  // a 200 with Content-Range is stored with it (§3.1), unless it answers a Range request: then it may be an
+  // origin that sends a part with the wrong status, and a part must never be stored as the whole
+  if (req.headers['range'] !== undefined && firstValue(res.headers, 'content-range') !== undefined) return NOT_STORED('content-range');
 
   const cc = responseDirectives(res);
   const reqCc = parseCacheControl(req.headers['cache-control']);

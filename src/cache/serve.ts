@@ -14,7 +14,8 @@ import { parseCacheControl, fieldNames } from './cache-control.js';
 
 /** Fields a 304 from a cache carries (RFC 9110 §15.4.5). */
 const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified']);
-const FRAMING = new Set(['content-length', 'transfer-encoding', 'age', 'content-range']);
+// a stored Content-Range is sent with the whole response as received (RFC 9111 §3.1), replaced in a 206
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'age']);
 
 export interface ServeOptions {
   via: string;
@@ -122,7 +123,7 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
     const r = ranges[0]!;
     const body = headOnly ? undefined : await store.read(meta, r);
     if (!headOnly && body === undefined) return 'vanished';
-    const pairs = [...base, ['Content-Range', contentRange(r, size)], ['Content-Length', String(r.end - r.start + 1)], ['Age', age]] as [string, string][];
+    const pairs = [...base.filter(([n]) => n.toLowerCase() !== 'content-range'), ['Content-Range', contentRange(r, size)], ['Content-Length', String(r.end - r.start + 1)], ['Age', age]] as [string, string][];
     res.writeHead(206, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
     ex.record.status = 206;
     return sendBody(ex, body, opts.idleTimeoutMs);
@@ -137,7 +138,7 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
         parts.push({ head: p.head, body: b });
       }
     }
-    const pairs = base.filter(([n]) => n.toLowerCase() !== 'content-type');
+    const pairs = base.filter(([n]) => n.toLowerCase() !== 'content-type' && n.toLowerCase() !== 'content-range');
     pairs.push(['Content-Type', `multipart/byteranges; boundary=${mp.boundary}`], ['Content-Length', String(mp.length)], ['Age', age]);
     res.writeHead(206, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
     ex.record.status = 206;

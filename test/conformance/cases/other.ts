@@ -19,6 +19,21 @@ export const headerCases: Case[] = [
     skipReason: 'DESIGN invariant 6: a response with private, qualified or not, is never stored by this shared cache' },
   reuse(h, 'required', 'headers-via-cached', 'a response served from cache carries this cache in Via', FRESH, 'cached', 0, { expectHeaders: [['Via', /larder/]] }),
   twoStep(h, 'required', 'other-date-add', 'a response without Date gets one, stored and served', { responseHeaders: FRESH, noDate: true, expectHeaders: [['Date', true]] }, { expect: 'cached', expectHeaders: [['Date', true]] }),
+  // RFC 9111 §3.1: "Caches MUST include all received response header fields -- including unrecognized ones --
+  // when storing a response", except the Connection field and those it lists (RFC 9110 §7.6.1) and the fields
+  // specific to the proxy used to forward the request (Proxy-Authenticate, Proxy-Authentication-Info,
+  // Proxy-Authorization). A Content-Range on a 200 is one of the received fields like any other.
+  reuse(h, 'required', 'headers-store-Content-Range-200', 'a 200 with Content-Range is stored and served with it', [...FRESH, ['Content-Range', 'bytes 0-15/16']], 'cached', 0,
+    { expectStatus: 200, expectHeaders: [['Content-Range', 'bytes 0-15/16']] }),
+  reuse(h, 'required', 'headers-store-every-field', 'every end-to-end field the origin sent is stored and sent', [...FRESH,
+    ['Content-Foo', 'A'], ['X-Frame-Options', 'deny'], ['Link', '</style.css>; rel=preload'], ['Server', 'origin/1'], ['Content-Language', 'en'],
+    ['Content-Disposition', 'inline'], ['Access-Control-Allow-Origin', '*'], ['Alt-Svc', 'clear'], ['Accept-Ranges', 'bytes'], ['Test-Header', 'A, B']], 'cached', 0,
+  { expectHeaders: [['Content-Foo', 'A'], ['X-Frame-Options', 'deny'], ['Link', '</style.css>; rel=preload'], ['Server', 'origin/1'], ['Content-Language', 'en'],
+    ['Content-Disposition', 'inline'], ['Access-Control-Allow-Origin', '*'], ['Alt-Svc', 'clear'], ['Accept-Ranges', 'bytes'], ['Test-Header', 'A, B']] }),
+  reuse(h, 'required', 'headers-omit-Proxy-Authenticate', 'does not store Proxy-Authenticate (specific to the forwarding proxy)', [...FRESH, ['Proxy-Authenticate', 'Basic realm="x"']], 'cached', 0,
+    { expectHeadersMissing: ['Proxy-Authenticate'] }),
+  reuse(h, 'required', 'headers-omit-Proxy-Authentication-Info', 'does not store Proxy-Authentication-Info', [...FRESH, ['Proxy-Authentication-Info', 'nextnonce="x"']], 'cached', 0,
+    { expectHeadersMissing: ['Proxy-Authentication-Info'] }),
   reuse(h, 'optimal', 'headers-content-type-kept', 'the stored Content-Type is sent', [...FRESH, ['Content-Type', 'text/x-test; charset=utf-8']], 'cached', 0, { expectHeaders: [['Content-Type', 'text/x-test; charset=utf-8']] }),
 ];
 
