@@ -24,6 +24,7 @@ import { primaryKey } from './key.js';
 import { varyFieldNames, normaliseFieldValue, variantId, variantMatches } from './vary.js';
 import { invalidationTargets } from './invalidation.js';
 import { formatHttpDate } from './http-date.js';
+import { targetedNames, privateTargetedNames } from './cache-control.js';
 
 export interface EngineEvents {
   collapsed?(): void;
@@ -52,10 +53,13 @@ export class CacheEngine {
   private readonly collapser: Collapser;
   private readonly background = new Set<string>();
   private readonly name: string;
+  /** targeted cache-control fields addressed to larder alone: never sent downstream (RFC 9213) */
+  private readonly omit: Set<string>;
 
   constructor(private readonly deps: EngineDeps) {
     this.collapser = new Collapser(deps.config.collapseTimeout);
     this.name = deps.config.via;
+    this.omit = privateTargetedNames(deps.config.cdnCacheControlName ?? []);
   }
 
   keyOf(url: string): string {
@@ -145,9 +149,10 @@ export class CacheEngine {
     return this.handleRead(ex, true);
   }
 
-  private policyOptions(url: string): PolicyOptions {
+  private policyOptions(url: string, mode?: string): PolicyOptions {
     const c = this.deps.config;
     return {
+      targeted: targetedNames(c.cdnCacheControlName ?? [], mode, c.cdnCacheControlForward),
       shareSetCookie: c.shareSetCookie,
       heuristicPercent: c.heuristicFraction,
       heuristicMaxSeconds: Math.floor(c.heuristicMax / 1000),
@@ -179,7 +184,7 @@ export class CacheEngine {
     ex: Exchange, key: string, up: UpstreamResponse, requestTime: number, responseTime: number,
     params: CacheStatusParams, finish?: (r: { stored: boolean }) => void,
   ): Promise<void> {
-    const opts = this.policyOptions(ex.resourceUrl);
+    const opts = this.policyOptions(ex.resourceUrl, ex.mode);
     let writer: EntryWriter | undefined;
     let policy: StoredPolicy | undefined;
     let detail: string | undefined;
@@ -237,7 +242,8 @@ export class CacheEngine {
     const cacheStatus = formatCacheStatus(this.name, params);
     ex.record.cacheStatus = cacheStatus;
     ex.record.cache = cacheResultOf(params, false);
-    return deliverUpstream(ex, up, { via: this.viaEntry(ex), cacheStatus, writer, idleTimeoutMs: this.deps.config.idleTimeout }).then((o) => {
+    const headers = this.omit.size > 0 ? objectToPairs(up.headers, this.omit) : undefined;
+    return deliverUpstream(ex, up, { via: this.viaEntry(ex), cacheStatus, writer, headers, idleTimeoutMs: this.deps.config.idleTimeout }).then((o) => {
       if (o.error) this.deps.events?.upstreamError?.('body');
       return o;
     });
@@ -255,7 +261,7 @@ export class CacheEngine {
     ex.record.cache = cacheResultOf(params, stale);
     if (entry.policy.rule) ex.record.rule = entry.policy.rule;
     const r = await serveStored(ex, this.deps.store, entry, {
-      via: this.viaEntry(ex), cacheStatus, now, unvalidated, idleTimeoutMs: this.deps.config.idleTimeout,
+      via: this.viaEntry(ex), cacheStatus, now, unvalidated, idleTimeoutMs: this.deps.config.idleTimeout, omit: this.omit,
     });
     return r === 'served';
   }
@@ -302,7 +308,7 @@ export class CacheEngine {
     if (up.status === 304) {
       await drain(up);
       if (selectedBy304(entry.headers, up.headers)) {
-        const updated = await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl);
+        const updated = await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl, ex.mode);
         this.deps.events?.revalidation?.('not-modified');
         finish?.({ stored: true });
         const now = Date.now();
@@ -321,9 +327,9 @@ export class CacheEngine {
   }
 
   /** §4.3.4: freshen the stored response with the 304's fields. */
-  private async applyNotModified(key: string, entry: EntryMeta, up: UpstreamResponse, requestTime: number, responseTime: number, url: string): Promise<EntryMeta> {
+  private async applyNotModified(key: string, entry: EntryMeta, up: UpstreamResponse, requestTime: number, responseTime: number, url: string, mode: string): Promise<EntryMeta> {
     const headers = updateHeaders(entry.headers, up.headers, { shareSetCookie: this.deps.config.shareSetCookie });
-    const policy = makeStoredPolicy({ status: entry.status, headers: pairsToObject(headers) }, requestTime, responseTime, this.policyOptions(url));
+    const policy = makeStoredPolicy({ status: entry.status, headers: pairsToObject(headers) }, requestTime, responseTime, this.policyOptions(url, mode));
     const updated: EntryMeta = { ...entry, key, headers, policy };
     await this.deps.store.update(updated).catch(() => undefined);
     return updated;
@@ -364,11 +370,11 @@ export class CacheEngine {
         const responseTime = Date.now();
         if (up.status === 304) {
           await drain(up);
-          if (selectedBy304(entry.headers, up.headers)) await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl);
+          if (selectedBy304(entry.headers, up.headers)) await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl, ex.mode);
           this.deps.events?.revalidation?.('not-modified');
           return;
         }
-        const opts = this.policyOptions(ex.resourceUrl);
+        const opts = this.policyOptions(ex.resourceUrl, ex.mode);
         const verdict = canStore({ method, headers: ex.reqHeaders }, { status: up.status, headers: up.headers }, opts);
         if (!verdict.ok || up.status >= 500) { await drain(up); return; }
         const policy = makeStoredPolicy({ status: up.status, headers: up.headers }, requestTime, responseTime, opts);
@@ -400,7 +406,7 @@ export class CacheEngine {
     if (!entry) return;
     const hasValidator = up.headers.etag !== undefined || up.headers['last-modified'] !== undefined;
     if (hasValidator && selectedBy304(entry.headers, up.headers)) {
-      await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl);
+      await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl, ex.mode);
     } else if (hasValidator) {
       await this.deps.store.delete(key, entry.variant).catch(() => 0);
     }

@@ -5,7 +5,7 @@
  */
 import type { StoredPolicy } from '../store/types.js';
 import {
-  conflictingDirectives, deltaSeconds, fieldNames, firstValue, joinedValue, parseCacheControl,
+  conflictingDirectives, deltaSeconds, fieldNames, firstValue, joinedValue, parseCacheControl, targetedResponse,
   type Directives, type Headers,
 } from './cache-control.js';
 import { parseHttpDate } from './http-date.js';
@@ -14,7 +14,11 @@ import { varyFieldNames } from './vary.js';
 export type { Headers } from './cache-control.js';
 
 export interface RuleParams { name: string; minSeconds: number; percent: number; maxSeconds: number; immutable: boolean; offlineOverride: boolean }
-export interface PolicyOptions { shareSetCookie: boolean; heuristicPercent: number; heuristicMaxSeconds: number; rule?: RuleParams }
+export interface PolicyOptions {
+  shareSetCookie: boolean; heuristicPercent: number; heuristicMaxSeconds: number; rule?: RuleParams;
+  /** targeted cache-control fields this cache obeys, in order (RFC 9213), lower-case; none when absent */
+  targeted?: readonly string[];
+}
 export interface RequestInfo { method: string; headers: Headers }
 export interface ResponseInfo { status: number; headers: Headers }
 
@@ -67,6 +71,7 @@ function hasExplicitExpiration(cc: Directives, res: ResponseInfo): boolean {
 
 /** Storing responses: https://www.rfc-editor.org/rfc/rfc9111#section-3 */
 export function canStore(req: RequestInfo, res: ResponseInfo, opts: PolicyOptions): { ok: true } | { ok: false; reason: string } {
+  res = targetedResponse(res, opts.targeted); // RFC 9213 §2.2: a valid targeted field replaces Cache-Control and Expires
   // "the request method is understood by the cache": GET only; HEAD is handled by the engine on its own.
   if (req.method !== 'GET') return NOT_STORED('method');
   const status = res.status;
@@ -165,6 +170,7 @@ function ageValue(h: Headers): number {
 
 /** The freshness state kept with a stored response: https://www.rfc-editor.org/rfc/rfc9111#section-4.2 */
 export function makeStoredPolicy(res: ResponseInfo, requestTime: number, responseTime: number, opts: PolicyOptions): StoredPolicy {
+  res = targetedResponse(res, opts.targeted); // RFC 9213 §2.2
   const cc = responseDirectives(res);
   const fresh = freshness(res, cc, responseTime, opts);
   // Age calculation: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3

@@ -24,11 +24,13 @@ export interface ServeOptions {
   /** the response is served without revalidation: strip no-cache="field" / private="field" names */
   unvalidated: boolean;
   idleTimeoutMs: number;
+  /** stored fields never sent (targeted cache-control fields addressed to this cache, RFC 9213) */
+  omit?: ReadonlySet<string>;
 }
 
 export type ServeResult = 'served' | 'vanished';
 
-function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean): [string, string][] {
+function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<string>): [string, string][] {
   let strip: Set<string> | undefined;
   if (unvalidated) {
     for (const [name, value] of meta.headers) {
@@ -44,7 +46,7 @@ function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean): [string, stri
   const out: [string, string][] = [];
   for (const pair of meta.headers) {
     const lower = pair[0].toLowerCase();
-    if (FRAMING.has(lower) || strip?.has(lower)) continue;
+    if (FRAMING.has(lower) || strip?.has(lower) || omit?.has(lower)) continue;
     out.push(pair);
   }
   return out;
@@ -58,12 +60,12 @@ function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean): [string, stri
 interface ReadyHead { flat: string[]; via?: string; cacheStatus?: string }
 const readyHeads = [new WeakMap<EntryMeta, ReadyHead>(), new WeakMap<EntryMeta, ReadyHead>()];
 
-function readyHead(meta: EntryMeta, unvalidated: boolean): ReadyHead {
+function readyHead(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<string>): ReadyHead {
   const cache = readyHeads[unvalidated ? 1 : 0]!;
   let head = cache.get(meta);
   if (head) return head;
   head = { flat: [] };
-  for (const [name, value] of storedHeaderPairs(meta, unvalidated)) {
+  for (const [name, value] of storedHeaderPairs(meta, unvalidated, omit)) {
     const lower = name.toLowerCase();
     if (lower === 'via') head.via = head.via ? `${head.via}, ${value}` : value;
     else if (lower === 'cache-status') head.cacheStatus = head.cacheStatus ? `${head.cacheStatus}, ${value}` : value;
@@ -80,7 +82,7 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
   const plain = ex.reqHeaders.range === undefined && ex.reqHeaders['if-none-match'] === undefined && ex.reqHeaders['if-modified-since'] === undefined
     && ex.reqHeaders['if-match'] === undefined && ex.reqHeaders['if-unmodified-since'] === undefined;
   if (plain) return serveWhole(ex, store, meta, opts, age);
-  const base = storedHeaderPairs(meta, opts.unvalidated);
+  const base = storedHeaderPairs(meta, opts.unvalidated, opts.omit);
   const precondition = evaluatePreconditions(ex.method, ex.reqHeaders, meta.headers, meta.status);
   if (precondition === 'not-modified') {
     const pairs = base.filter(([n]) => NOT_MODIFIED_FIELDS.has(n.toLowerCase()));
@@ -162,7 +164,7 @@ async function serveWhole(ex: Exchange, store: Store, meta: EntryMeta, opts: Ser
   const headOnly = ex.method === 'HEAD' || meta.status === 204 || meta.status === 304;
   const body = headOnly ? undefined : await store.read(meta);
   if (!headOnly && body === undefined) return 'vanished';
-  const head = readyHead(meta, opts.unvalidated);
+  const head = readyHead(meta, opts.unvalidated, opts.omit);
   const flat = head.flat.slice();
   flat.push('Age', age, 'Via', head.via ? `${head.via}, ${opts.via}` : opts.via,
     'Cache-Status', head.cacheStatus ? `${head.cacheStatus}, ${opts.cacheStatus}` : opts.cacheStatus);

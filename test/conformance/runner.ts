@@ -176,7 +176,7 @@ export async function startHarness(overrides: Partial<Config> = {}): Promise<Har
 
   return {
     async run(cases, mode) {
-      return Promise.all(cases.map((c) => runCase(c, mode)));
+      return Promise.all(cases.filter((c) => c.onlyIn === undefined || c.onlyIn === mode).map((c) => runCase(c, mode)));
     },
     async close() {
       await larders.forward.stop();
