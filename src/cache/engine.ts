@@ -22,7 +22,7 @@ import {
 import { validatorsFor, selectedBy304, updateHeaders } from './conditional.js';
 import { primaryKey } from './key.js';
 import { varyFieldNames, normaliseFieldValue, variantId, variantMatches } from './vary.js';
-import { invalidationTargets } from './invalidation.js';
+import { invalidationTargets, postResponseReusable } from './invalidation.js';
 import { formatHttpDate } from './http-date.js';
 import { targetedNames, privateTargetedNames } from './cache-control.js';
 
@@ -182,14 +182,14 @@ export class CacheEngine {
 
   private async storeAndDeliver(
     ex: Exchange, key: string, up: UpstreamResponse, requestTime: number, responseTime: number,
-    params: CacheStatusParams, finish?: (r: { stored: boolean }) => void,
+    params: CacheStatusParams, finish?: (r: { stored: boolean }) => void, storeAs: string = ex.method,
   ): Promise<void> {
     const opts = this.policyOptions(ex.resourceUrl, ex.mode);
     let writer: EntryWriter | undefined;
     let policy: StoredPolicy | undefined;
     let detail: string | undefined;
-    if (ex.method === 'GET' && up.status !== 206 && up.status !== 304) {
-      const verdict = canStore({ method: ex.method, headers: ex.reqHeaders }, { status: up.status, headers: up.headers }, opts);
+    if (storeAs === 'GET' && up.status !== 206 && up.status !== 304) {
+      const verdict = canStore({ method: storeAs, headers: ex.reqHeaders }, { status: up.status, headers: up.headers }, opts);
       const cl = Number(up.headers['content-length']);
       if (!verdict.ok) detail = verdict.reason;
       else if (Number.isFinite(cl) && cl > this.deps.config.maxObjectSize) detail = 'too-large';
@@ -434,6 +434,10 @@ export class CacheEngine {
       for (const url of invalidationTargets(ex.method, ex.resourceUrl, up.status, up.headers)) {
         await this.deps.store.delete(this.keyOf(url)).catch(() => 0);
       }
+    }
+    // RFC 9110 §9.3.3: a POST response with explicit freshness and Content-Location = target serves later GETs
+    if (ex.method === 'POST' && postResponseReusable(ex.resourceUrl, up.status, up.headers, this.policyOptions(ex.resourceUrl, ex.mode).targeted)) {
+      return this.storeAndDeliver(ex, this.keyOf(ex.resourceUrl), up, requestTime, Date.now(), { fwd: 'method', fwdStatus: up.status }, undefined, 'GET');
     }
     await this.deliver(ex, up, { fwd: 'method', fwdStatus: up.status });
   }

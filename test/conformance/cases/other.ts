@@ -93,6 +93,22 @@ export const methodCases: Case[] = [
     { method: 'POST', requestBody: 'a', responseHeaders: FRESH }, { method: 'POST', requestBody: 'a', expect: 'not_cached' }] },
   { id: 'method-POST', group: m, kind: 'optimal', name: 'reuses a POST response with Content-Location of the URL for a GET', steps: [
     { method: 'POST', requestBody: 'a', responseHeaders: [...FRESH, ['Content-Location', '{base}']] }, { expect: 'cached' }] },
+  // RFC 9110 §9.3.3: "Responses to POST requests are only cacheable when they include explicit freshness
+  // information ... and a Content-Location header field that has the same value as the POST's target URI"
+  { id: 'method-POST-replaces-stored', group: m, kind: 'optimal', name: 'a reusable POST response replaces the stored GET response', steps: [
+    { responseHeaders: FRESH }, { expect: 'cached' },
+    { method: 'POST', requestBody: 'a', responseHeaders: [...FRESH, ['Content-Location', '{base}']] },
+    { expect: 'cached', expectBody: '{mode}:method-POST-replaces-stored#2' }] },
+  { id: 'method-POST-no-freshness', group: m, kind: 'required', name: 'a POST response without explicit freshness is not reused for a GET', steps: [
+    { method: 'POST', requestBody: 'a', responseHeaders: [['Content-Location', '{base}'], ['Last-Modified', { ago: 100000 }]] }, { expect: 'not_cached' }] },
+  { id: 'method-POST-other-content-location', group: m, kind: 'required', name: 'a POST response whose Content-Location names another URI is not reused for the target', steps: [
+    { method: 'POST', requestBody: 'a', responseHeaders: [...FRESH, ['Content-Location', '{base}/elsewhere']] }, { expect: 'not_cached' }] },
+  { id: 'method-POST-no-content-location', group: m, kind: 'required', name: 'a fresh POST response without Content-Location is not reused for a GET', steps: [
+    { method: 'POST', requestBody: 'a', responseHeaders: FRESH }, { expect: 'not_cached' }] },
+  { id: 'method-POST-no-store', group: m, kind: 'required', name: 'a POST response with no-store is not stored', steps: [
+    { method: 'POST', requestBody: 'a', responseHeaders: [cc('max-age=3600, no-store'), ['Content-Location', '{base}']] }, { expect: 'not_cached' }] },
+  { id: 'method-POST-error', group: m, kind: 'required', name: 'a POST answered 500 is not reused for a GET', steps: [
+    { method: 'POST', requestBody: 'a', status: 500, responseHeaders: [...FRESH, ['Content-Location', '{base}']] }, { status: 200, responseHeaders: FRESH, expect: 'not_cached' }] },
   // Node's parser (llhttp) refuses methods it does not know with 400 before any proxy code runs, so an
   // extension method it knows (WebDAV) stands in for "a method the cache does not understand"
   { id: 'method-unknown-not-cached', group: m, kind: 'required', name: 'a method the cache does not understand is never answered from cache', steps: [
