@@ -532,11 +532,11 @@ export class LmdbStore implements Store {
     });
   }
 
-  private async removeSlots(slots: string[]): Promise<number> {
-    if (slots.length === 0) return 0;
+  /** Slots are listed inside the transaction: a commit queued before the delete is seen, and removed. */
+  private async removeSlots(list: () => string[]): Promise<number> {
     return this.txn(() => {
       let n = 0;
-      for (const slot of slots) {
+      for (const slot of list()) {
         const rec = this.db.meta.get(slot);
         if (rec === undefined) continue;
         this.removeRec(slot, rec);
@@ -547,17 +547,18 @@ export class LmdbStore implements Store {
   }
 
   async delete(key: string, variant?: string): Promise<number> {
-    const slots = variant !== undefined ? [slotKey(key, variant)] : [...this.db.meta.getKeys({ start: key + SEP, end: key + SEP_END })];
-    return this.removeSlots(slots);
+    return this.removeSlots(() => variant !== undefined ? [slotKey(key, variant)] : [...this.db.meta.getKeys({ start: key + SEP, end: key + SEP_END })]);
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    const slots: string[] = [];
-    for (const slot of this.db.meta.getKeys({ start: prefix })) {
-      if (!slot.startsWith(prefix)) break;
-      slots.push(slot);
-    }
-    return this.removeSlots(slots);
+    return this.removeSlots(() => {
+      const slots: string[] = [];
+      for (const slot of this.db.meta.getKeys({ start: prefix })) {
+        if (!slot.startsWith(prefix)) break;
+        slots.push(slot);
+      }
+      return slots;
+    });
   }
 
   stats(): StoreStats {
