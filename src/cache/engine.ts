@@ -22,8 +22,9 @@ import {
 import { validatorsFor, selectedBy304, updateHeaders } from './conditional.js';
 import { primaryKey } from './key.js';
 import { varyFieldNames, normaliseFieldValue, variantId, variantMatches } from './vary.js';
-import { invalidationTargets } from './invalidation.js';
+import { invalidationTargets, postResponseReusable } from './invalidation.js';
 import { formatHttpDate } from './http-date.js';
+import { targetedNames, privateTargetedNames } from './cache-control.js';
 
 export interface EngineEvents {
   collapsed?(): void;
@@ -54,10 +55,13 @@ export class CacheEngine {
   private readonly collapser: KeyCollapser;
   private readonly background = new Set<string>();
   private readonly name: string;
+  /** targeted cache-control fields addressed to larder alone: never sent downstream (RFC 9213) */
+  private readonly omit: Set<string>;
 
   constructor(private readonly deps: EngineDeps) {
     this.collapser = deps.collapser ?? new Collapser(deps.config.collapseTimeout);
     this.name = deps.config.via;
+    this.omit = privateTargetedNames(deps.config.cdnCacheControlName ?? []);
   }
 
   keyOf(url: string): string {
@@ -147,9 +151,10 @@ export class CacheEngine {
     return this.handleRead(ex, true);
   }
 
-  private policyOptions(url: string): PolicyOptions {
+  private policyOptions(url: string, mode?: string): PolicyOptions {
     const c = this.deps.config;
     return {
+      targeted: targetedNames(c.cdnCacheControlName ?? [], mode, c.cdnCacheControlForward),
       shareSetCookie: c.shareSetCookie,
       heuristicPercent: c.heuristicFraction,
       heuristicMaxSeconds: Math.floor(c.heuristicMax / 1000),
@@ -179,14 +184,14 @@ export class CacheEngine {
 
   private async storeAndDeliver(
     ex: Exchange, key: string, up: UpstreamResponse, requestTime: number, responseTime: number,
-    params: CacheStatusParams, finish?: (r: { stored: boolean }) => void,
+    params: CacheStatusParams, finish?: (r: { stored: boolean }) => void, storeAs: string = ex.method,
   ): Promise<void> {
-    const opts = this.policyOptions(ex.resourceUrl);
+    const opts = this.policyOptions(ex.resourceUrl, ex.mode);
     let writer: EntryWriter | undefined;
     let policy: StoredPolicy | undefined;
     let detail: string | undefined;
-    if (ex.method === 'GET' && up.status !== 206 && up.status !== 304) {
-      const verdict = canStore({ method: ex.method, headers: ex.reqHeaders }, { status: up.status, headers: up.headers }, opts);
+    if (storeAs === 'GET' && up.status !== 206 && up.status !== 304) {
+      const verdict = canStore({ method: storeAs, headers: ex.reqHeaders }, { status: up.status, headers: up.headers }, opts);
       const cl = Number(up.headers['content-length']);
       if (!verdict.ok) detail = verdict.reason;
       else if (Number.isFinite(cl) && cl > this.deps.config.maxObjectSize) detail = 'too-large';
@@ -239,7 +244,8 @@ export class CacheEngine {
     const cacheStatus = formatCacheStatus(this.name, params);
     ex.record.cacheStatus = cacheStatus;
     ex.record.cache = cacheResultOf(params, false);
-    return deliverUpstream(ex, up, { via: this.viaEntry(ex), cacheStatus, writer, idleTimeoutMs: this.deps.config.idleTimeout }).then((o) => {
+    const headers = this.omit.size > 0 ? objectToPairs(up.headers, this.omit) : undefined;
+    return deliverUpstream(ex, up, { via: this.viaEntry(ex), cacheStatus, writer, headers, idleTimeoutMs: this.deps.config.idleTimeout }).then((o) => {
       if (o.error) this.deps.events?.upstreamError?.('body');
       return o;
     });
@@ -257,7 +263,7 @@ export class CacheEngine {
     ex.record.cache = cacheResultOf(params, stale);
     if (entry.policy.rule) ex.record.rule = entry.policy.rule;
     const r = await serveStored(ex, this.deps.store, entry, {
-      via: this.viaEntry(ex), cacheStatus, now, unvalidated, idleTimeoutMs: this.deps.config.idleTimeout,
+      via: this.viaEntry(ex), cacheStatus, now, unvalidated, idleTimeoutMs: this.deps.config.idleTimeout, omit: this.omit,
     });
     return r === 'served';
   }
@@ -304,7 +310,7 @@ export class CacheEngine {
     if (up.status === 304) {
       await drain(up);
       if (selectedBy304(entry.headers, up.headers)) {
-        const updated = await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl);
+        const updated = await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl, ex.mode);
         this.deps.events?.revalidation?.('not-modified');
         finish?.({ stored: true });
         const now = Date.now();
@@ -323,9 +329,9 @@ export class CacheEngine {
   }
 
   /** §4.3.4: freshen the stored response with the 304's fields. */
-  private async applyNotModified(key: string, entry: EntryMeta, up: UpstreamResponse, requestTime: number, responseTime: number, url: string): Promise<EntryMeta> {
+  private async applyNotModified(key: string, entry: EntryMeta, up: UpstreamResponse, requestTime: number, responseTime: number, url: string, mode: string): Promise<EntryMeta> {
     const headers = updateHeaders(entry.headers, up.headers, { shareSetCookie: this.deps.config.shareSetCookie });
-    const policy = makeStoredPolicy({ status: entry.status, headers: pairsToObject(headers) }, requestTime, responseTime, this.policyOptions(url));
+    const policy = makeStoredPolicy({ status: entry.status, headers: pairsToObject(headers) }, requestTime, responseTime, this.policyOptions(url, mode));
     const updated: EntryMeta = { ...entry, key, headers, policy };
     await this.deps.store.update(updated).catch(() => undefined);
     return updated;
@@ -366,11 +372,11 @@ export class CacheEngine {
         const responseTime = Date.now();
         if (up.status === 304) {
           await drain(up);
-          if (selectedBy304(entry.headers, up.headers)) await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl);
+          if (selectedBy304(entry.headers, up.headers)) await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl, ex.mode);
           this.deps.events?.revalidation?.('not-modified');
           return;
         }
-        const opts = this.policyOptions(ex.resourceUrl);
+        const opts = this.policyOptions(ex.resourceUrl, ex.mode);
         const verdict = canStore({ method, headers: ex.reqHeaders }, { status: up.status, headers: up.headers }, opts);
         if (!verdict.ok || up.status >= 500) { await drain(up); return; }
         const policy = makeStoredPolicy({ status: up.status, headers: up.headers }, requestTime, responseTime, opts);
@@ -402,7 +408,7 @@ export class CacheEngine {
     if (!entry) return;
     const hasValidator = up.headers.etag !== undefined || up.headers['last-modified'] !== undefined;
     if (hasValidator && selectedBy304(entry.headers, up.headers)) {
-      await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl);
+      await this.applyNotModified(key, entry, up, requestTime, responseTime, ex.resourceUrl, ex.mode);
     } else if (hasValidator) {
       await this.deps.store.delete(key, entry.variant).catch(() => 0);
     }
@@ -430,6 +436,10 @@ export class CacheEngine {
       for (const url of invalidationTargets(ex.method, ex.resourceUrl, up.status, up.headers)) {
         await this.deps.store.delete(this.keyOf(url)).catch(() => 0);
       }
+    }
+    // RFC 9110 §9.3.3: a POST response with explicit freshness and Content-Location = target serves later GETs
+    if (ex.method === 'POST' && postResponseReusable(ex.resourceUrl, up.status, up.headers, this.policyOptions(ex.resourceUrl, ex.mode).targeted)) {
+      return this.storeAndDeliver(ex, this.keyOf(ex.resourceUrl), up, requestTime, Date.now(), { fwd: 'method', fwdStatus: up.status }, undefined, 'GET');
     }
     await this.deliver(ex, up, { fwd: 'method', fwdStatus: up.status });
   }

@@ -4,7 +4,10 @@
  *
  * Recipients accept the three historical formats (IMF-fixdate, obsolete RFC 850, ANSI C asctime);
  * anything else is invalid. Day names, month names and "GMT" are case-sensitive in the grammar, so a
- * wrong-case date is invalid too (a cache then treats e.g. such an Expires as "already expired").
+ * wrong-case date is invalid by default. `{ lenient: true }` (used for Expires) accepts them in any case:
+ * "Recipients of timestamp values are encouraged to be robust in parsing timestamps unless otherwise
+ * restricted by the field definition" (§5.6.7), and an origin that sends "fri, 01 JAN 2100 00:00:00 gmt"
+ * means that date, not "already expired".
  */
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
@@ -21,6 +24,10 @@ const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$
 const RFC850_DATE = new RegExp(`^${LONG_DAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
 // asctime-date = day-name SP date3 SP time-of-day SP year       e.g. "Sun Nov  6 08:49:37 1994"
 const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
+const LENIENT = [IMF_FIXDATE, RFC850_DATE, ASCTIME_DATE].map((r) => new RegExp(r.source, 'i'));
+
+/** "jAN" → "Jan" */
+const capitalise = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase();
 
 function build(year: number, month: string, day: number, h: string, m: string, s: string): number | undefined {
   const mon = MONTHS.indexOf(month as (typeof MONTHS)[number]);
@@ -42,13 +49,14 @@ function build(year: number, month: string, day: number, h: string, m: string, s
  * Parses an HTTP-date into milliseconds since the epoch; undefined when absent or invalid.
  * Leading/trailing whitespace is tolerated (it is not part of the field value).
  */
-export function parseHttpDate(v: string | undefined): number | undefined {
+export function parseHttpDate(v: string | undefined, opts: { lenient?: boolean } = {}): number | undefined {
   if (v === undefined) return undefined;
   const s = v.trim();
   if (s.length < 24 || s.length > 40) return undefined;
-  let m = IMF_FIXDATE.exec(s);
-  if (m) return build(Number(m[4]), m[3]!, Number(m[2]), m[5]!, m[6]!, m[7]!);
-  m = RFC850_DATE.exec(s);
+  const [imf, rfc850, asctime] = opts.lenient ? LENIENT : [IMF_FIXDATE, RFC850_DATE, ASCTIME_DATE];
+  let m = imf!.exec(s);
+  if (m) return build(Number(m[4]), capitalise(m[3]!), Number(m[2]), m[5]!, m[6]!, m[7]!);
+  m = rfc850!.exec(s);
   if (m) {
     // https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7: a two-digit year that appears more than 50 years
     // in the future is the most recent past year with the same last two digits.
@@ -56,11 +64,11 @@ export function parseHttpDate(v: string | undefined): number | undefined {
     const thisYear = new Date().getUTCFullYear();
     let year = Math.floor(thisYear / 100) * 100 + yy;
     if (year > thisYear + 50) year -= 100;
-    return build(year, m[3]!, Number(m[2]), m[5]!, m[6]!, m[7]!);
+    return build(year, capitalise(m[3]!), Number(m[2]), m[5]!, m[6]!, m[7]!);
   }
-  m = ASCTIME_DATE.exec(s);
+  m = asctime!.exec(s);
   if (m) {
-    return build(Number(m[7]), m[2]!, Number(m[3]!.trim()), m[4]!, m[5]!, m[6]!);
+    return build(Number(m[7]), capitalise(m[2]!), Number(m[3]!.trim()), m[4]!, m[5]!, m[6]!);
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 /**
  * Invalidating stored responses after unsafe requests. https://www.rfc-editor.org/rfc/rfc9111#section-4.4
  */
-import { firstValue, type Headers } from './cache-control.js';
+import { firstValue, parseCacheControl, targetedResponse, type Headers } from './cache-control.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']); // https://www.rfc-editor.org/rfc/rfc9110#section-9.2.1
 
@@ -40,4 +40,32 @@ export function invalidationTargets(method: string, targetUrl: string, status: n
     if (sameOrigin(u, target) && !out.includes(u.href)) out.push(u.href);
   }
   return out;
+}
+
+/**
+ * May the response to a POST be stored as the response to a later GET of its target?
+ * https://www.rfc-editor.org/rfc/rfc9110#section-9.3.3: "Responses to POST requests are only cacheable when
+ * they include explicit freshness information (see Section 4.2.1 of [CACHING]) and a Content-Location header
+ * field that has the same value as the POST's target URI (Section 8.7)." The status and the other storage
+ * rules (no-store, private, ...) are canStore()'s to decide, as for a GET; a targeted field (RFC 9213) that
+ * gives the freshness is passed in `targeted` so that the explicit freshness may come from it too.
+ */
+export function postResponseReusable(targetUrl: string, status: number, res: Headers, targeted: readonly string[] = []): boolean {
+  if (status < 200 || status > 299) return false;
+  const cl = firstValue(res, 'content-location')?.trim();
+  if (!cl) return false;
+  let target: URL;
+  let location: URL;
+  try {
+    target = new URL(targetUrl);
+    location = new URL(cl, target);
+  } catch {
+    return false;
+  }
+  target.hash = '';
+  location.hash = '';
+  if (location.href !== target.href) return false;
+  const view = targetedResponse({ headers: res }, targeted).headers;
+  const cc = parseCacheControl(view['cache-control']);
+  return cc.has('max-age') || cc.has('s-maxage') || firstValue(view, 'expires') !== undefined;
 }

@@ -5,7 +5,7 @@
  */
 import type { StoredPolicy } from '../store/types.js';
 import {
-  conflictingDirectives, deltaSeconds, fieldNames, firstValue, joinedValue, parseCacheControl,
+  conflictingDirectives, deltaSeconds, fieldNames, firstValue, joinedValue, parseCacheControl, targetedResponse,
   type Directives, type Headers,
 } from './cache-control.js';
 import { parseHttpDate } from './http-date.js';
@@ -14,7 +14,11 @@ import { varyFieldNames } from './vary.js';
 export type { Headers } from './cache-control.js';
 
 export interface RuleParams { name: string; minSeconds: number; percent: number; maxSeconds: number; immutable: boolean; offlineOverride: boolean }
-export interface PolicyOptions { shareSetCookie: boolean; heuristicPercent: number; heuristicMaxSeconds: number; rule?: RuleParams }
+export interface PolicyOptions {
+  shareSetCookie: boolean; heuristicPercent: number; heuristicMaxSeconds: number; rule?: RuleParams;
+  /** targeted cache-control fields this cache obeys, in order (RFC 9213), lower-case; none when absent */
+  targeted?: readonly string[];
+}
 export interface RequestInfo { method: string; headers: Headers }
 export interface ResponseInfo { status: number; headers: Headers }
 
@@ -67,6 +71,7 @@ function hasExplicitExpiration(cc: Directives, res: ResponseInfo): boolean {
 
 /** Storing responses: https://www.rfc-editor.org/rfc/rfc9111#section-3 */
 export function canStore(req: RequestInfo, res: ResponseInfo, opts: PolicyOptions): { ok: true } | { ok: false; reason: string } {
+  res = targetedResponse(res, opts.targeted); // RFC 9213 §2.2: a valid targeted field replaces Cache-Control and Expires
   // "the request method is understood by the cache": GET only; HEAD is handled by the engine on its own.
   if (req.method !== 'GET') return NOT_STORED('method');
   const status = res.status;
@@ -74,7 +79,9 @@ export function canStore(req: RequestInfo, res: ResponseInfo, opts: PolicyOption
   if (!Number.isInteger(status) || status < 200 || status > 599) return NOT_STORED('status');
   // 206 and 304 are not complete responses (https://www.rfc-editor.org/rfc/rfc9111#section-3.3, §4.3.4)
   if (status === 206 || status === 304) return NOT_STORED('partial-or-not-modified');
-  if (firstValue(res.headers, 'content-range') !== undefined) return NOT_STORED('content-range');
+  // a 200 with Content-Range is stored with it (§3.1), unless it answers a Range request: then it may be an
+  // origin that sends a part with the wrong status, and a part must never be stored as the whole
+  if (req.headers['range'] !== undefined && firstValue(res.headers, 'content-range') !== undefined) return NOT_STORED('content-range');
 
   const cc = responseDirectives(res);
   const reqCc = parseCacheControl(req.headers['cache-control']);
@@ -128,7 +135,7 @@ function freshness(res: ResponseInfo, cc: Directives, responseTime: number, opts
     // https://www.rfc-editor.org/rfc/rfc9111#section-5.3: an invalid Expires (e.g. "0") means already expired.
     // Several differing Expires lines → stale (§4.2.1).
     const values = Array.isArray(expiresField) ? expiresField : [expiresField];
-    const expires = parseHttpDate(values[0]);
+    const expires = parseHttpDate(values[0], { lenient: true }); // names in any case (RFC 9110 §5.6.7 robustness)
     if (expires === undefined || values.some((v) => v !== values[0])) return { lifetime: 0, heuristic: false, immutable: false };
     return { lifetime: Math.max(0, Math.floor((expires - dateValue) / 1000)), heuristic: false, immutable: false };
   }
@@ -163,6 +170,7 @@ function ageValue(h: Headers): number {
 
 /** The freshness state kept with a stored response: https://www.rfc-editor.org/rfc/rfc9111#section-4.2 */
 export function makeStoredPolicy(res: ResponseInfo, requestTime: number, responseTime: number, opts: PolicyOptions): StoredPolicy {
+  res = targetedResponse(res, opts.targeted); // RFC 9213 §2.2
   const cc = responseDirectives(res);
   const fresh = freshness(res, cc, responseTime, opts);
   // Age calculation: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3

@@ -14,7 +14,8 @@ import { parseCacheControl, fieldNames } from './cache-control.js';
 
 /** Fields a 304 from a cache carries (RFC 9110 §15.4.5). */
 const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified']);
-const FRAMING = new Set(['content-length', 'transfer-encoding', 'age', 'content-range']);
+// a stored Content-Range is sent with the whole response as received (RFC 9111 §3.1), replaced in a 206
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'age']);
 
 export interface ServeOptions {
   via: string;
@@ -23,11 +24,13 @@ export interface ServeOptions {
   /** the response is served without revalidation: strip no-cache="field" / private="field" names */
   unvalidated: boolean;
   idleTimeoutMs: number;
+  /** stored fields never sent (targeted cache-control fields addressed to this cache, RFC 9213) */
+  omit?: ReadonlySet<string>;
 }
 
 export type ServeResult = 'served' | 'vanished';
 
-function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean): [string, string][] {
+function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<string>): [string, string][] {
   let strip: Set<string> | undefined;
   if (unvalidated) {
     for (const [name, value] of meta.headers) {
@@ -43,7 +46,7 @@ function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean): [string, stri
   const out: [string, string][] = [];
   for (const pair of meta.headers) {
     const lower = pair[0].toLowerCase();
-    if (FRAMING.has(lower) || strip?.has(lower)) continue;
+    if (FRAMING.has(lower) || strip?.has(lower) || omit?.has(lower)) continue;
     out.push(pair);
   }
   return out;
@@ -57,12 +60,12 @@ function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean): [string, stri
 interface ReadyHead { flat: string[]; via?: string; cacheStatus?: string }
 const readyHeads = [new WeakMap<EntryMeta, ReadyHead>(), new WeakMap<EntryMeta, ReadyHead>()];
 
-function readyHead(meta: EntryMeta, unvalidated: boolean): ReadyHead {
+function readyHead(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<string>): ReadyHead {
   const cache = readyHeads[unvalidated ? 1 : 0]!;
   let head = cache.get(meta);
   if (head) return head;
   head = { flat: [] };
-  for (const [name, value] of storedHeaderPairs(meta, unvalidated)) {
+  for (const [name, value] of storedHeaderPairs(meta, unvalidated, omit)) {
     const lower = name.toLowerCase();
     if (lower === 'via') head.via = head.via ? `${head.via}, ${value}` : value;
     else if (lower === 'cache-status') head.cacheStatus = head.cacheStatus ? `${head.cacheStatus}, ${value}` : value;
@@ -79,7 +82,7 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
   const plain = ex.reqHeaders.range === undefined && ex.reqHeaders['if-none-match'] === undefined && ex.reqHeaders['if-modified-since'] === undefined
     && ex.reqHeaders['if-match'] === undefined && ex.reqHeaders['if-unmodified-since'] === undefined;
   if (plain) return serveWhole(ex, store, meta, opts, age);
-  const base = storedHeaderPairs(meta, opts.unvalidated);
+  const base = storedHeaderPairs(meta, opts.unvalidated, opts.omit);
   const precondition = evaluatePreconditions(ex.method, ex.reqHeaders, meta.headers, meta.status);
   if (precondition === 'not-modified') {
     const pairs = base.filter(([n]) => NOT_MODIFIED_FIELDS.has(n.toLowerCase()));
@@ -122,7 +125,7 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
     const r = ranges[0]!;
     const body = headOnly ? undefined : await store.read(meta, r);
     if (!headOnly && body === undefined) return 'vanished';
-    const pairs = [...base, ['Content-Range', contentRange(r, size)], ['Content-Length', String(r.end - r.start + 1)], ['Age', age]] as [string, string][];
+    const pairs = [...base.filter(([n]) => n.toLowerCase() !== 'content-range'), ['Content-Range', contentRange(r, size)], ['Content-Length', String(r.end - r.start + 1)], ['Age', age]] as [string, string][];
     res.writeHead(206, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
     ex.record.status = 206;
     return sendBody(ex, body, opts.idleTimeoutMs);
@@ -137,7 +140,7 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
         parts.push({ head: p.head, body: b });
       }
     }
-    const pairs = base.filter(([n]) => n.toLowerCase() !== 'content-type');
+    const pairs = base.filter(([n]) => n.toLowerCase() !== 'content-type' && n.toLowerCase() !== 'content-range');
     pairs.push(['Content-Type', `multipart/byteranges; boundary=${mp.boundary}`], ['Content-Length', String(mp.length)], ['Age', age]);
     res.writeHead(206, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
     ex.record.status = 206;
@@ -161,7 +164,7 @@ async function serveWhole(ex: Exchange, store: Store, meta: EntryMeta, opts: Ser
   const headOnly = ex.method === 'HEAD' || meta.status === 204 || meta.status === 304;
   const body = headOnly ? undefined : await store.read(meta);
   if (!headOnly && body === undefined) return 'vanished';
-  const head = readyHead(meta, opts.unvalidated);
+  const head = readyHead(meta, opts.unvalidated, opts.omit);
   const flat = head.flat.slice();
   flat.push('Age', age, 'Via', head.via ? `${head.via}, ${opts.via}` : opts.via,
     'Cache-Status', head.cacheStatus ? `${head.cacheStatus}, ${opts.cacheStatus}` : opts.cacheStatus);

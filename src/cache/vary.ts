@@ -26,12 +26,26 @@ export function varyFieldNames(res: Headers | [string, string][]): string[] | '*
   return out;
 }
 
+/** Fields whose members are an unordered, case-insensitive set of weighted tokens (RFC 9110 §12.5.3, §12.5.4). */
+const WEIGHTED_SETS = new Set(['accept-language', 'accept-encoding']);
+
+/**
+ * One member of Accept-Language / Accept-Encoding in a canonical form: lower-cased (language ranges and codings
+ * are case-insensitive: RFC 4647 §2, RFC 9110 §8.4.1), no whitespace around ";" and "=", and a weight of 1
+ * ("q=1", "q=1.0", "q=1.000") dropped, since it is the default (RFC 9110 §12.4.2).
+ */
+function canonicalMember(m: string): string {
+  return m.toLowerCase().replace(/\s*;\s*/g, ';').replace(/\s*=\s*/g, '=').replace(/;q=1(\.0{0,3})?(?=;|$)/, '');
+}
+
 /**
  * The request's value of a Vary-selected field, normalised so that semantically equal forms compare equal
  * (https://www.rfc-editor.org/rfc/rfc9111#section-4.1 allows normalising whitespace, combining field lines
  * and list order where the field's semantics permit): lines combined with ", ", whitespace around commas
- * and at the ends collapsed. Accept-Language is lower-cased (language tags are case-insensitive). Accept-Encoding (tokens are case-insensitive, order carries no meaning) is
- * lower-cased and its members sorted. Absent → null (different from present-but-empty "").
+ * and at the ends collapsed. Accept-Language and Accept-Encoding are sets of weighted members whose order
+ * carries no meaning (the weights do: RFC 9110 §12.4.2, §12.5.3, §12.5.4), so their members are put in
+ * canonical form and sorted: "en-US, fr" and "fr, en-us" select the same variant. Absent → null (different
+ * from present-but-empty "").
  */
 export function normaliseFieldValue(name: string, req: Headers): string | null {
   const lower = name.toLowerCase();
@@ -39,14 +53,8 @@ export function normaliseFieldValue(name: string, req: Headers): string | null {
   if (raw === undefined) return null;
   const joined = Array.isArray(raw) ? raw.join(',') : raw;
   const members = joined.split(',').map((m) => m.trim().replace(/[ \t]+/g, ' '));
-  // language tags are case-insensitive (https://www.rfc-editor.org/rfc/rfc4647#section-2)
-  if (lower === 'accept-language') return members.join(', ').toLowerCase();
-  if (lower === 'accept-encoding') {
-    return members
-      .filter((m) => m !== '')
-      .map((m) => m.toLowerCase().replace(/\s*;\s*/g, ';').replace(/\s*=\s*/g, '='))
-      .sort()
-      .join(', ');
+  if (WEIGHTED_SETS.has(lower)) {
+    return [...new Set(members.filter((m) => m !== '').map(canonicalMember))].sort().join(', ');
   }
   return members.join(', ');
 }

@@ -60,6 +60,8 @@ export interface Config {
   preset: string[];
   rules: RefreshRuleInput[];
   offlineGrace: number;
+  cdnCacheControlName: string[];
+  cdnCacheControlForward: boolean;
   disk: boolean;
   cacheDir: string;
   cacheSize: number;

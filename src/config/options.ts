@@ -70,6 +70,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   o({ group: 'Cache', key: 'collapseTimeout', type: 'duration', default: 30_000, help: 'how long a collapsed request waits for the leader' }),
   o({ group: 'Cache', key: 'preset', type: 'list', default: [], help: 'refresh rule presets: debian, npm, pypi, oci' }),
   o({ group: 'Cache', key: 'rules', type: 'json', default: [], help: 'refresh rules (config file)', fileOnly: true }),
+  o({ group: 'Cache', key: 'cdnCacheControlName', type: 'list', default: ['CDN-Cache-Control'], help: 'targeted cache-control fields obeyed before Cache-Control, first valid wins (RFC 9213); names other than CDN-Cache-Control are removed downstream' }),
+  o({ group: 'Cache', key: 'cdnCacheControlForward', type: 'bool', default: false, help: 'obey the targeted fields in forward mode too (default: reverse mode only, where larder is the CDN)' }),
   o({ group: 'Cache', key: 'offlineGrace', type: 'duration', default: 0, help: 'serve stale up to this age when the origin is unreachable (0 = off)' }),
   // store
   o({ group: 'Store', key: 'disk', type: 'bool', default: true, help: 'embedded disk store (--no-disk: memory only)' }),

@@ -3,9 +3,9 @@
  * Headers travel as flat raw arrays ([name, value, name, value, ...]) so duplicates and order survive.
  */
 
-/** RFC 9110 §7.6.1 hop-by-hop fields, plus the proxy's own credentials (never forwarded). */
+/** RFC 9110 §7.6.1 hop-by-hop fields, plus the proxy's own credentials (never forwarded, never stored: RFC 9111 §3.1). */
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'proxy-authentication-info',
   'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 

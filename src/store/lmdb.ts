@@ -3,7 +3,7 @@
  *
  * Layout of one environment (`<dir>/larder.mdb`), sub-databases:
  *   state    'version' | 'bytes' | 'objects' | 'evictions' | 'inflation' | 'procSeq'  → number
- *   meta     slot (key \x01 variant)  → Rec { m: EntryMeta, id, n: chunks, c: charged bytes, p: priority, f: hits }
+ *   meta     slot (key \x05 variant)  → Rec { m: EntryMeta, id, n: chunks, c: charged bytes, p: priority, f: hits }
  *   order    [priority, slot]         → 1            (eviction order: lowest first)
  *   chunks   [id, index]              → ≤ 256 KiB of body (binary)
  *   pending  id                       → token of the process writing it (large bodies being received)
@@ -57,8 +57,10 @@ import { evictionPolicy, type EvictionName, type EvictionPolicy } from './evicti
 import { headerBytes } from './memory.js';
 import type { BodySource, ByteRange, EntryInit, EntryMeta, EntryWriter, Store, StoreStats } from './types.js';
 
-/** Bump when the layout above changes; an old directory is then refused with StoreOpenError. */
-export const STORE_FORMAT_VERSION = 1;
+/** Bump when the layout above changes; an old directory is then refused with StoreOpenError (or cleared, below). */
+export const STORE_FORMAT_VERSION = 2;
+/** An older layout of the same data: its entries are dropped at open (it is a cache), not refused. */
+const CLEARED_FORMATS = new Set([1]);
 export const DB_FILE = 'larder.mdb';
 /** Bytes charged per entry on top of body and header fields (meta record, order key, page slack). */
 export const DISK_ENTRY_OVERHEAD = 1024;
@@ -89,8 +91,17 @@ const MAX_INFLIGHT_PUTS = 4;
  * committing thread, which for transactionSync is the JS thread.
  */
 const TXN_FLAGS = 1 | 2 | 0x10000;
-const SEP = '\x01';
-/** separates origin and prefix in a change-log entry for a purge by prefix */
+/**
+ * Between key and variant in a slot. Not a byte below 5: lmdb's key encoding (ordered-binary) escapes bytes 0-4
+ * in strings shorter than 64 chars and writes longer strings raw, where such a byte ends the string on decode
+ * (format 1 used '\x01': getKeys() gave a URL of 63+ chars back without it, so delete() found the slot but
+ * removed nothing, and eviction skipped those entries). URIs hold no control characters (URL percent-encodes
+ * them) and variant ids are base64url, so SEP never occurs inside either.
+ */
+const SEP = '\x05';
+/** Just above SEP: the end of a key's slot range. */
+const SEP_END = '\x06';
+/** separates origin and prefix in a change-log entry (a value, not a key) for a purge by prefix */
 const PREFIX_SEP = '\x02';
 /** chunk buffers kept for reuse per store (8 MiB) */
 const POOLED_CHUNKS = 32;
@@ -461,7 +472,7 @@ export class LmdbStore implements Store {
     const out: [number, string, boolean][] = [];
     for (const { key: seq, value } of this.db.changes.getRange({ start: from + 1, end: to + 1 })) {
       if (typeof value !== 'string') return undefined;
-      const at = value.search(/[\x01\x02]/);
+      const at = value.search(/[\x02\x05]/);
       if (at < 0) return undefined;
       out.push([Number(value.slice(0, at)), value.slice(at + 1), value[at] === PREFIX_SEP]);
       if (seq > to) break;
@@ -521,6 +532,9 @@ export class LmdbStore implements Store {
       if (version === undefined) {
         if (meta.getKeysCount({ limit: 1 }) > 0) throw openError(this.dir, 'the store has no format version (corrupt?); remove the directory or choose another --cache-dir');
         state.putSync('version', STORE_FORMAT_VERSION);
+      } else if (CLEARED_FORMATS.has(version)) {
+        for (const db of [meta, this.db.order, this.db.chunks, this.db.pending, this.db.procs, state]) db.clearSync();
+        state.putSync('version', STORE_FORMAT_VERSION);
       } else if (version !== STORE_FORMAT_VERSION) {
         throw openError(this.dir, `it holds store format ${version}, this larder reads format ${STORE_FORMAT_VERSION}; remove the directory or choose another --cache-dir`);
       }
@@ -578,14 +592,14 @@ export class LmdbStore implements Store {
       return Promise.resolve(out); // never stored (see write)
     }
     try {
-      for (const { value } of this.db.meta.getRange({ start: key + SEP, end: key + '\x02' })) {
+      for (const { value } of this.db.meta.getRange({ start: key + SEP, end: key + SEP_END })) {
         if (!validRec(value)) throw new Error('corrupt');
         out.push(value.m);
       }
     } catch {
       // a record that does not decode: read the variants one by one, dropping the bad ones
       out.length = 0;
-      for (const slot of [...this.db.meta.getKeys({ start: key + SEP, end: key + '\x02' })]) {
+      for (const slot of [...this.db.meta.getKeys({ start: key + SEP, end: key + SEP_END })]) {
         const rec = this.safeRec(slot);
         if (rec !== undefined) out.push(rec.m);
       }
@@ -892,12 +906,13 @@ export class LmdbStore implements Store {
     });
   }
 
-  /** Remove slots; the purge itself is logged by `log` (also when nothing was on disk: memory tiers may hold it). */
-  private async removeSlots(slots: string[], log: () => void): Promise<number> {
+  /** Slots are listed inside the transaction (a commit queued before the delete is seen, and removed); the purge
+   * itself is logged by `log` (also when nothing was on disk: memory tiers may hold it). */
+  private async removeSlots(list: () => string[], log: () => void): Promise<number> {
     if (this.closed) return 0;
     return this.txn(() => {
       let n = 0;
-      for (const slot of slots) {
+      for (const slot of list()) {
         const rec = this.safeRec(slot);
         if (rec === undefined) continue;
         this.removeRec(slot, rec, false);
@@ -910,18 +925,19 @@ export class LmdbStore implements Store {
 
   async delete(key: string, variant?: string): Promise<number> {
     if (Buffer.byteLength(key) + 1 + (variant === undefined ? 0 : Buffer.byteLength(variant)) > MAX_SLOT_BYTES) return 0;
-    const slots = variant !== undefined ? [slotKey(key, variant)] : [...this.db.meta.getKeys({ start: key + SEP, end: key + '\x02' })];
-    return this.removeSlots(slots, () => this.logChange(key));
+    return this.removeSlots(() => variant !== undefined ? [slotKey(key, variant)] : [...this.db.meta.getKeys({ start: key + SEP, end: key + SEP_END })], () => this.logChange(key));
   }
 
   async deletePrefix(prefix: string): Promise<number> {
     if (Buffer.byteLength(prefix) > MAX_SLOT_BYTES) return 0;
-    const slots: string[] = [];
-    for (const slot of this.db.meta.getKeys({ start: prefix })) {
-      if (!slot.startsWith(prefix)) break;
-      slots.push(slot);
-    }
-    return this.removeSlots(slots, () => this.logChange(prefix, true));
+    return this.removeSlots(() => {
+      const slots: string[] = [];
+      for (const slot of this.db.meta.getKeys({ start: prefix })) {
+        if (!slot.startsWith(prefix)) break;
+        slots.push(slot);
+      }
+      return slots;
+    }, () => this.logChange(prefix, true));
   }
 
   stats(): StoreStats {

@@ -10,11 +10,15 @@
  * same synchronous step, so a change committed elsewhere is never hidden behind a memory copy.
  */
 import { CONTIGUOUS_LIMIT, sliceRange } from './body.js';
+import { writerClosed } from './errors.js';
 import type { MemoryStore } from './memory.js';
 import type { BodySource, ByteRange, EntryInit, EntryMeta, EntryWriter, Store, StoreStats } from './types.js';
 
 /** Largest body promoted from disk into memory on a read. */
 export const PROMOTE_LIMIT = CONTIGUOUS_LIMIT;
+
+/** A writer in flight; `deleted` once a delete covering its key and variant was asked for meanwhile. */
+interface InFlight { variant: string; deleted: boolean }
 
 /** What a disk store shared by processes offers for memory-tier coherence (LmdbStore). */
 export interface SharedDisk {
@@ -34,6 +38,14 @@ export class TieredStore implements Store {
   readonly tier = 'tiered';
   private readonly shared: (Store & SharedDisk) | undefined;
   private seenGen: number;
+  /**
+   * Nothing comes back after a delete (an invalidation, RFC 9111 §4.4): a writer opened before it does not
+   * commit, and a disk read that began before it does not promote its body into memory.
+   */
+  private readonly inFlight = new Map<string, Set<InFlight>>();
+  private deletes = 0;
+  /** deletes started and not finished: a disk read meanwhile may still see what they remove */
+  private deleting = 0;
 
   constructor(
     readonly memory: MemoryStore,
@@ -92,6 +104,7 @@ export class TieredStore implements Store {
       if (body !== undefined) return body;
     }
     if (meta.size > PROMOTE_LIMIT || meta.size > this.memory.maxObjectSize) return this.disk.read(meta, range);
+    const deletesBefore = this.deletes;
     const body = await this.disk.read(meta);
     if (body === undefined) return undefined;
     if (!Buffer.isBuffer(body)) {
@@ -99,8 +112,9 @@ export class TieredStore implements Store {
       return this.disk.read(meta, range);
     }
     try {
-      // the disk store verified length and digest; the buffer is ours, insert it without a copy
-      if (this.admit(meta)) this.memory.insert(structuredClone({ ...meta, size: body.length }), body);
+      // the disk store verified length and digest; the buffer is ours, insert it without a copy. Not when a
+      // delete came meanwhile: memory would then hold what the delete removed from disk.
+      if (this.deletes === deletesBefore && this.deleting === 0 && this.admit(meta)) this.memory.insert(structuredClone({ ...meta, size: body.length }), body);
     } catch {
       // larger than the memory budget: serve from disk only
     }
@@ -111,6 +125,14 @@ export class TieredStore implements Store {
     const disk = this.disk.write(init);
     const fits = init.expectedSize === undefined || init.expectedSize <= this.memory.maxObjectSize;
     let mem: EntryWriter | undefined = fits ? this.memory.write(init) : undefined;
+    const flight: InFlight = { variant: init.variant, deleted: false };
+    let flights = this.inFlight.get(init.key);
+    if (flights === undefined) this.inFlight.set(init.key, (flights = new Set()));
+    flights.add(flight);
+    const settle = () => {
+      flights!.delete(flight);
+      if (flights!.size === 0 && this.inFlight.get(init.key) === flights) this.inFlight.delete(init.key);
+    };
     return {
       write: (chunk: Buffer) => {
         if (mem !== undefined) {
@@ -133,10 +155,19 @@ export class TieredStore implements Store {
       commit: async () => {
         let meta: EntryMeta;
         try {
+          if (flight.deleted) throw writerClosed(init.key);
           meta = await disk.commit();
         } catch (err) {
           mem?.abort();
+          disk.abort();
+          settle();
           throw err;
+        }
+        settle();
+        // deleted while the disk commit was in flight: that delete runs after the commit and removes it from disk
+        if (flight.deleted) {
+          mem?.abort();
+          throw writerClosed(init.key);
         }
         if (mem !== undefined) {
           if (this.admit(meta)) await mem.commit().catch(() => {});
@@ -147,6 +178,7 @@ export class TieredStore implements Store {
       abort: () => {
         mem?.abort();
         disk.abort();
+        settle();
       },
     };
   }
@@ -155,13 +187,26 @@ export class TieredStore implements Store {
     await Promise.all([this.memory.update(meta), this.disk.update(meta)]);
   }
 
+  /** Marks the writers in flight that a delete covers (called synchronously, before the delete runs). */
+  private markDeleted(matches: (key: string) => boolean, variant?: string): void {
+    this.deletes++;
+    for (const [key, flights] of this.inFlight) {
+      if (!matches(key)) continue;
+      for (const f of flights) if (variant === undefined || f.variant === variant) f.deleted = true;
+    }
+  }
+
   async delete(key: string, variant?: string): Promise<number> {
-    const [m, d] = await Promise.all([this.memory.delete(key, variant), this.disk.delete(key, variant)]);
+    this.markDeleted((k) => k === key, variant);
+    this.deleting++;
+    const [m, d] = await Promise.all([this.memory.delete(key, variant), this.disk.delete(key, variant)]).finally(() => this.deleting--);
     return Math.max(m, d);
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    const [m, d] = await Promise.all([this.memory.deletePrefix(prefix), this.disk.deletePrefix(prefix)]);
+    this.markDeleted((k) => k.startsWith(prefix));
+    this.deleting++;
+    const [m, d] = await Promise.all([this.memory.deletePrefix(prefix), this.disk.deletePrefix(prefix)]).finally(() => this.deleting--);
     return Math.max(m, d);
   }
 

@@ -58,3 +58,21 @@ test('formatHttpDate produces IMF-fixdate and round-trips', () => {
   const now = Math.floor(Date.now() / 1000) * 1000;
   assert.equal(parseHttpDate(formatHttpDate(now)), now);
 });
+
+// RFC 9110 §5.6.7: "Recipients of timestamp values are encouraged to be robust in parsing timestamps unless
+// otherwise restricted by the field definition." The lenient reading (used for Expires) ignores case.
+test('§5.6.7 lenient: weekday, month and GMT in any case are understood, in all three formats', () => {
+  for (const v of [
+    'sun, 06 Nov 1994 08:49:37 GMT', 'Sun, 06 NOV 1994 08:49:37 GMT', 'Sun, 06 Nov 1994 08:49:37 gmt', 'SUN, 06 nov 1994 08:49:37 Gmt',
+    'SUNDAY, 06-NOV-94 08:49:37 gmt', 'sun nov  6 08:49:37 1994',
+  ]) {
+    assert.equal(parseHttpDate(v, { lenient: true }), T, v);
+    assert.equal(parseHttpDate(v), undefined, `strict: ${v}`);
+  }
+});
+
+test('§5.6.7 lenient: what is not a date stays invalid', () => {
+  for (const bad of ['0', 'next tuesday', 'Sun, 06 Nov 1994 08:49:37 UTC', 'Sun 06 Nov 1994 08:49:37 GMT', 'Sun, 06 Nov 1994 8:49:37 GMT', 'Sun, 06 Nox 1994 08:49:37 GMT']) {
+    assert.equal(parseHttpDate(bad, { lenient: true }), undefined, bad);
+  }
+});

@@ -35,7 +35,11 @@ test('§3 non-final, partial (206) and 304 responses are not stored', () => {
   assert.equal(storable({}, 100, { 'cache-control': 'max-age=60' }), 'status');
   assert.equal(storable({}, 206, { 'cache-control': 'max-age=60', 'content-range': 'bytes 0-1/10' }), 'partial-or-not-modified');
   assert.equal(storable({}, 304, { 'cache-control': 'max-age=60' }), 'partial-or-not-modified');
-  assert.equal(storable({}, 200, { 'cache-control': 'max-age=60', 'content-range': 'bytes 0-1/10' }), 'content-range');
+});
+
+test('§3.1 a 200 carrying Content-Range is stored like any 200 (all received fields are kept)', () => {
+  assert.equal(storable({}, 200, { 'cache-control': 'max-age=60', 'content-range': 'bytes 0-1/2' }), true);
+  assert.equal(storable({ range: 'bytes=0-1' }, 200, { 'cache-control': 'max-age=60', 'content-range': 'bytes 0-1/10' }), 'content-range', 'a part sent as 200 to a Range request');
 });
 
 test('§5.2.2.5 response no-store is not stored (any case)', () => {

@@ -1,7 +1,8 @@
 /**
  * The RFC 9111 conformance suite (modelled on cache-tests.fyi) through a real larder in forward and reverse
- * mode: every required case must pass in both. Optimal cases are reported, not asserted here; the full
- * table comes from `node --import tsx test/conformance/score.ts`.
+ * mode, on the memory store and on the default tiered LMDB disk store: every required case must pass in all
+ * four. Optimal cases are reported, not asserted here; the full table comes from
+ * `node --import tsx test/conformance/score.ts`.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,31 +11,40 @@ import { startHarness, type Harness, type Mode } from './runner.js';
 import { score } from './report.js';
 import type { CaseResult } from './types.js';
 
-let harness: Harness;
-const results = {} as Record<Mode, CaseResult[]>;
+type StoreKind = 'memory' | 'disk';
+const STORES: StoreKind[] = ['memory', 'disk'];
+const MODES: Mode[] = ['forward', 'reverse'];
+
+const harnesses: Harness[] = [];
+const results = {} as Record<StoreKind, Record<Mode, CaseResult[]>>;
 
 before(async () => {
-  harness = await startHarness();
-  const [forward, reverse] = await Promise.all((['forward', 'reverse'] as Mode[]).map((m) => harness.run(allCases, m)));
-  results.forward = forward!;
-  results.reverse = reverse!;
+  // one store after the other: all cases of both modes already run at once (some 700 concurrent exchanges)
+  for (const store of STORES) {
+    const harness = await startHarness({ disk: store === 'disk' });
+    harnesses.push(harness);
+    const [forward, reverse] = await Promise.all(MODES.map((m) => harness.run(allCases, m)));
+    results[store] = { forward: forward!, reverse: reverse! };
+  }
 });
 after(async () => {
-  await harness.close();
+  await Promise.all(harnesses.map((h) => h.close()));
 });
 
-for (const mode of ['forward', 'reverse'] as Mode[]) {
-  test(`every required conformance case passes in ${mode} mode`, () => {
-    const failing = results[mode].filter((r) => r.kind === 'required' && !r.skipped && !r.passed);
-    assert.deepEqual(failing.map((r) => `${r.id}: ${r.problems.join('; ')}`), []);
-    const s = score(results[mode]);
-    assert.ok(s.requiredTotal >= 100, `only ${s.requiredTotal} required cases ran`);
-  });
+for (const store of STORES) {
+  for (const mode of MODES) {
+    test(`every required conformance case passes in ${mode} mode on the ${store} store`, () => {
+      const failing = results[store][mode].filter((r) => r.kind === 'required' && !r.skipped && !r.passed);
+      assert.deepEqual(failing.map((r) => `${r.id}: ${r.problems.join('; ')}`), []);
+      const s = score(results[store][mode]);
+      assert.ok(s.requiredTotal >= 100, `only ${s.requiredTotal} required cases ran`);
+    });
 
-  test(`optimal conformance in ${mode} mode stays at or above 90%`, () => {
-    const s = score(results[mode]);
-    assert.ok(s.optimalPassed / s.optimalTotal >= 0.9, `optimal ${s.optimalPassed}/${s.optimalTotal}`);
-  });
+    test(`optimal conformance in ${mode} mode on the ${store} store stays at or above 90%`, () => {
+      const s = score(results[store][mode]);
+      assert.ok(s.optimalPassed / s.optimalTotal >= 0.9, `optimal ${s.optimalPassed}/${s.optimalTotal}`);
+    });
+  }
 }
 
 test('skipped cases are few and each says why', () => {

@@ -69,6 +69,8 @@ export interface Case {
   steps: Step[];
   /** a documented, deliberate difference from the suite's expectation: the case runs but does not count */
   skipReason?: string;
+  /** run in this mode only (behaviour that differs by mode, e.g. CDN-Cache-Control) */
+  onlyIn?: 'forward' | 'reverse';
 }
 
 export interface CaseResult {

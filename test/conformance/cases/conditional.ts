@@ -29,6 +29,18 @@ export const conditionalCases: Case[] = [
   respond('conditional-lm-fresh-later', 'optimal', 'answers a later If-Modified-Since with 304', [['Last-Modified', LM]], [['If-Modified-Since', { ago: 5000 }]], 304),
   respond('conditional-lm-fresh-rfc850', 'optimal', 'accepts an RFC 850 If-Modified-Since', [['Last-Modified', LM]], [['If-Modified-Since', { ago: 10000, format: 'rfc850' }]], 304),
   respond('conditional-lm-fresh-no-lm', 'optimal', 'uses Date for If-Modified-Since when there is no Last-Modified', [['Date', { fromNow: -100 }]], [['If-Modified-Since', { fromNow: -50 }]], 304),
+  // RFC 9110 §13.1.3: "if the selected representation's last modification date is earlier or equal to the date
+  // provided in the field value, ... respond with 304"; RFC 9111 §4.3.2: "If-Modified-Since ... can use the
+  // Date of the stored response" when it has no Last-Modified.
+  respond('conditional-lm-fresh-no-lm-equal', 'optimal', 'If-Modified-Since equal to the stored Date (no Last-Modified) gets 304', [['Date', { ago: 100 }]], [['If-Modified-Since', { ago: 100 }]], 304),
+  respond('conditional-lm-fresh-no-lm-rfc850', 'optimal', 'an RFC 850 If-Modified-Since after the stored Date gets 304', [['Date', { ago: 100 }]], [['If-Modified-Since', { ago: 50, format: 'rfc850' }]], 304),
+  respond('conditional-lm-fresh-no-lm-earlier', 'required', 'If-Modified-Since before the stored Date (no Last-Modified) gets the full response', [['Date', { ago: 100 }]], [['If-Modified-Since', { ago: 200 }]], 200),
+  twoStep(c, 'optimal', 'conditional-lm-fresh-no-lm-origin-date', 'If-Modified-Since of now, 1 s after the origin\'s own Date, gets 304', { responseHeaders: [FRESH] },
+    { pause: 1, requestHeaders: [['If-Modified-Since', { fromNow: 0 }]], expect: 'cached', expectStatus: 304 }),
+  twoStep(c, 'optimal', 'conditional-lm-fresh-no-lm-no-date', 'with no Date from the origin, the Date the cache added counts for If-Modified-Since', { responseHeaders: [FRESH], noDate: true },
+    { pause: 1, requestHeaders: [['If-Modified-Since', { fromNow: 0 }]], expect: 'cached', expectStatus: 304 }),
+  twoStep(c, 'optimal', 'conditional-lm-fresh-no-lm-odd-fields', 'a fresh response without Last-Modified answers If-Modified-Since with 304 despite unknown request directives', { responseHeaders: [FRESH] },
+    { pause: 1, requestHeaders: [['If-Modified-Since', { fromNow: 0 }], ['Pragma', 'foo'], ['Cache-Control', 'nothing-to-see-here']], expect: 'cached', expectStatus: 304 }),
   respond('conditional-lm-fresh-earlier', 'required', 'an If-Modified-Since before Last-Modified gets the full response', [['Last-Modified', LM]], [['If-Modified-Since', { ago: 20000 }]], 200),
   respond('conditional-lm-invalid', 'required', 'an invalid If-Modified-Since is ignored', [['Last-Modified', LM]], [['If-Modified-Since', 'yesterday']], 200),
   twoStep(c, 'optimal', 'conditional-304-headers', 'a 304 from cache carries ETag and Cache-Control', { responseHeaders: [FRESH, ['ETag', '"abcdef"']] },

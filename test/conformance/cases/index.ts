@@ -7,10 +7,11 @@ import { conditionalCases, update304Cases } from './conditional.js';
 import { invalidationCases, varyCases } from './invalidation-vary.js';
 import { headerCases, partialCases, staleCases, methodCases, otherCases } from './other.js';
 import { probeCases } from './probes.js';
+import { cdnCacheControlCases } from './cdn-cache-control.js';
 
 export const allCases: Case[] = [
   ...freshnessCases, ...cacheControlCases, ...ageCases, ...statusCases, ...conditionalCases, ...update304Cases,
-  ...invalidationCases, ...varyCases, ...headerCases, ...partialCases, ...staleCases, ...methodCases, ...otherCases, ...probeCases,
+  ...invalidationCases, ...varyCases, ...headerCases, ...partialCases, ...staleCases, ...methodCases, ...otherCases, ...probeCases, ...cdnCacheControlCases,
 ];
 
 const seen = new Set<string>();

@@ -69,6 +69,13 @@ export const varyCases: Case[] = [
   vary('vary-normalise-combine', 'optimal', 'two request lines match their combined value', VF, [['Foo', '1, 2']], [['Foo', '1'], ['Foo', '2']], 'cached'),
   vary('vary-normalise-space', 'optimal', 'whitespace after the comma does not matter', VF, [['Foo', '1,2']], [['Foo', '1, 2']], 'cached'),
   vary('vary-normalise-lang-case', 'optimal', 'Accept-Language compares case-insensitively', [['Vary', 'Accept-Language']], [['Accept-Language', 'en-US']], [['Accept-Language', 'en-us']], 'cached'),
+  // RFC 9111 §4.1: "reordering field values when order is not significant; case-normalization, where values
+  // are defined to be case-insensitive"; Accept-Language order carries no meaning, weights do (RFC 9110 §12.4.2)
+  vary('vary-normalise-lang-order', 'optimal', 'Accept-Language member order does not matter', [['Vary', 'Accept-Language']], [['Accept-Language', 'en-US, fr;q=0.5']], [['Accept-Language', 'fr;q=0.5, en-US']], 'cached'),
+  vary('vary-normalise-lang-order-case', 'optimal', 'Accept-Language order and case together', [['Vary', 'Accept-Language']], [['Accept-Language', 'en-US, de, fr']], [['Accept-Language', 'FR,DE,EN-us']], 'cached'),
+  vary('vary-normalise-lang-weights', 'required', 'Accept-Language with other weights is another variant', [['Vary', 'Accept-Language']], [['Accept-Language', 'en;q=0.5, fr']], [['Accept-Language', 'en, fr;q=0.5']], 'not_cached'),
+  vary('vary-normalise-lang-tag', 'required', 'another language tag is another variant', [['Vary', 'Accept-Language']], [['Accept-Language', 'en']], [['Accept-Language', 'en-GB']], 'not_cached'),
+  vary('vary-normalise-encoding-case', 'optimal', 'Accept-Encoding compares case-insensitively', [['Vary', 'Accept-Encoding']], [['Accept-Encoding', 'GZIP, BR']], [['Accept-Encoding', 'br, gzip']], 'cached'),
   vary('vary-normalise-encoding-order', 'optimal', 'Accept-Encoding member order does not matter', [['Vary', 'Accept-Encoding']], [['Accept-Encoding', 'gzip, br']], [['Accept-Encoding', 'br, gzip']], 'cached'),
   { id: 'vary-cache-key', group: v, kind: 'optimal', name: 'keeps several variants at once', steps: [
     { requestHeaders: [['Foo', '1']], responseHeaders: [...FRESH, ...VF] },

@@ -19,6 +19,21 @@ export const headerCases: Case[] = [
     skipReason: 'DESIGN invariant 6: a response with private, qualified or not, is never stored by this shared cache' },
   reuse(h, 'required', 'headers-via-cached', 'a response served from cache carries this cache in Via', FRESH, 'cached', 0, { expectHeaders: [['Via', /larder/]] }),
   twoStep(h, 'required', 'other-date-add', 'a response without Date gets one, stored and served', { responseHeaders: FRESH, noDate: true, expectHeaders: [['Date', true]] }, { expect: 'cached', expectHeaders: [['Date', true]] }),
+  // RFC 9111 §3.1: "Caches MUST include all received response header fields -- including unrecognized ones --
+  // when storing a response", except the Connection field and those it lists (RFC 9110 §7.6.1) and the fields
+  // specific to the proxy used to forward the request (Proxy-Authenticate, Proxy-Authentication-Info,
+  // Proxy-Authorization). A Content-Range on a 200 is one of the received fields like any other.
+  reuse(h, 'required', 'headers-store-Content-Range-200', 'a 200 with Content-Range is stored and served with it', [...FRESH, ['Content-Range', 'bytes 0-15/16']], 'cached', 0,
+    { expectStatus: 200, expectHeaders: [['Content-Range', 'bytes 0-15/16']] }),
+  reuse(h, 'required', 'headers-store-every-field', 'every end-to-end field the origin sent is stored and sent', [...FRESH,
+    ['Content-Foo', 'A'], ['X-Frame-Options', 'deny'], ['Link', '</style.css>; rel=preload'], ['Server', 'origin/1'], ['Content-Language', 'en'],
+    ['Content-Disposition', 'inline'], ['Access-Control-Allow-Origin', '*'], ['Alt-Svc', 'clear'], ['Accept-Ranges', 'bytes'], ['Test-Header', 'A, B']], 'cached', 0,
+  { expectHeaders: [['Content-Foo', 'A'], ['X-Frame-Options', 'deny'], ['Link', '</style.css>; rel=preload'], ['Server', 'origin/1'], ['Content-Language', 'en'],
+    ['Content-Disposition', 'inline'], ['Access-Control-Allow-Origin', '*'], ['Alt-Svc', 'clear'], ['Accept-Ranges', 'bytes'], ['Test-Header', 'A, B']] }),
+  reuse(h, 'required', 'headers-omit-Proxy-Authenticate', 'does not store Proxy-Authenticate (specific to the forwarding proxy)', [...FRESH, ['Proxy-Authenticate', 'Basic realm="x"']], 'cached', 0,
+    { expectHeadersMissing: ['Proxy-Authenticate'] }),
+  reuse(h, 'required', 'headers-omit-Proxy-Authentication-Info', 'does not store Proxy-Authentication-Info', [...FRESH, ['Proxy-Authentication-Info', 'nextnonce="x"']], 'cached', 0,
+    { expectHeadersMissing: ['Proxy-Authentication-Info'] }),
   reuse(h, 'optimal', 'headers-content-type-kept', 'the stored Content-Type is sent', [...FRESH, ['Content-Type', 'text/x-test; charset=utf-8']], 'cached', 0, { expectHeaders: [['Content-Type', 'text/x-test; charset=utf-8']] }),
 ];
 
@@ -78,6 +93,22 @@ export const methodCases: Case[] = [
     { method: 'POST', requestBody: 'a', responseHeaders: FRESH }, { method: 'POST', requestBody: 'a', expect: 'not_cached' }] },
   { id: 'method-POST', group: m, kind: 'optimal', name: 'reuses a POST response with Content-Location of the URL for a GET', steps: [
     { method: 'POST', requestBody: 'a', responseHeaders: [...FRESH, ['Content-Location', '{base}']] }, { expect: 'cached' }] },
+  // RFC 9110 §9.3.3: "Responses to POST requests are only cacheable when they include explicit freshness
+  // information ... and a Content-Location header field that has the same value as the POST's target URI"
+  { id: 'method-POST-replaces-stored', group: m, kind: 'optimal', name: 'a reusable POST response replaces the stored GET response', steps: [
+    { responseHeaders: FRESH }, { expect: 'cached' },
+    { method: 'POST', requestBody: 'a', responseHeaders: [...FRESH, ['Content-Location', '{base}']] },
+    { expect: 'cached', expectBody: '{mode}:method-POST-replaces-stored#2' }] },
+  { id: 'method-POST-no-freshness', group: m, kind: 'required', name: 'a POST response without explicit freshness is not reused for a GET', steps: [
+    { method: 'POST', requestBody: 'a', responseHeaders: [['Content-Location', '{base}'], ['Last-Modified', { ago: 100000 }]] }, { expect: 'not_cached' }] },
+  { id: 'method-POST-other-content-location', group: m, kind: 'required', name: 'a POST response whose Content-Location names another URI is not reused for the target', steps: [
+    { method: 'POST', requestBody: 'a', responseHeaders: [...FRESH, ['Content-Location', '{base}/elsewhere']] }, { expect: 'not_cached' }] },
+  { id: 'method-POST-no-content-location', group: m, kind: 'required', name: 'a fresh POST response without Content-Location is not reused for a GET', steps: [
+    { method: 'POST', requestBody: 'a', responseHeaders: FRESH }, { expect: 'not_cached' }] },
+  { id: 'method-POST-no-store', group: m, kind: 'required', name: 'a POST response with no-store is not stored', steps: [
+    { method: 'POST', requestBody: 'a', responseHeaders: [cc('max-age=3600, no-store'), ['Content-Location', '{base}']] }, { expect: 'not_cached' }] },
+  { id: 'method-POST-error', group: m, kind: 'required', name: 'a POST answered 500 is not reused for a GET', steps: [
+    { method: 'POST', requestBody: 'a', status: 500, responseHeaders: [...FRESH, ['Content-Location', '{base}']] }, { status: 200, responseHeaders: FRESH, expect: 'not_cached' }] },
   // Node's parser (llhttp) refuses methods it does not know with 400 before any proxy code runs, so an
   // extension method it knows (WebDAV) stands in for "a method the cache does not understand"
   { id: 'method-unknown-not-cached', group: m, kind: 'required', name: 'a method the cache does not understand is never answered from cache', steps: [
