@@ -14,8 +14,9 @@ import { Router } from './proxy/router.js';
 import { CacheEngine } from './cache/engine.js';
 import { compileRules } from './cache/rules.js';
 import { UpstreamClient } from './upstream/client.js';
+import { upstreamPort } from './proxy/upstream-port.js';
 import { upstreamCaList, describeTlsError } from './tls/trust.js';
-import type { Store, StoreStats } from './store/types.js';
+import type { Store } from './store/types.js';
 import { ClientAccess } from './server/access.js';
 import { ProxyAuth } from './server/auth.js';
 import { RateLimiter } from './server/rate-limit.js';
@@ -57,12 +58,10 @@ export interface StartOptions {
   adminEphemeral?: boolean;
 }
 
-type TieredStats = Store & { tierStats?: () => StoreStats[] };
-
 export async function startLarder(config: Config, opts: StartOptions = {}): Promise<Larder> {
   const log = opts.log ?? createDiagnostics(config.logLevel);
   const startedAt = Date.now();
-  const store: TieredStats = opts.store ?? await (await import('./store/open.js')).openStore({
+  const store: Store = opts.store ?? await (await import('./store/open.js')).openStore({
     memorySize: config.memorySize, maxObjectSize: config.maxObjectSize, disk: config.disk,
     cacheDir: config.cacheDir, cacheSize: config.cacheSize, eviction: config.eviction,
   });
@@ -82,12 +81,13 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   });
   const rules = compileRules(config.preset, config.rules);
   const engine = new CacheEngine({
-    config, store, upstream, rules,
+    config, store, upstream: upstreamPort(upstream), rules,
     events: {
       collapsed: () => metrics.collapsed(),
       revalidation: (o) => metrics.revalidation(o),
       upstreamError: (k) => metrics.upstreamError(k),
       offline: (url, age) => log.warn({ url, age }, 'origin unreachable: serving stale entry within the offline grace'),
+      slowCommit: () => log.debug('store commit slower than the read-your-writes wait: last chunk delivered before it'),
     },
   });
   const access = new ClientAccess({ allow: config.allow, allowAll: config.allowAll });

@@ -40,6 +40,11 @@ export class Collapser {
     return this.flights.has(key);
   }
 
+  /** How many requests wait for the flight of key (0 when none runs). */
+  waiting(key: string): number {
+    return this.flights.get(key)?.waiters ?? 0;
+  }
+
   /** Wait for the running flight for key; resolves {stored:false} on timeout or when there is none. */
   async wait(key: string): Promise<FlightResult & { timedOut: boolean }> {
     const flight = this.flights.get(key);

@@ -57,6 +57,9 @@ export interface Config {
   preset: string[];
   rules: RefreshRuleInput[];
   offlineGrace: number;
+  fillAbortMin: number;
+  fillAbortMax: number;
+  fillAbortPercent: number;
   disk: boolean;
   cacheDir: string;
   cacheSize: number;
@@ -257,6 +260,7 @@ function validate(c: Config): void {
     throw new ConfigError(`rules.${issue.path.join('.')}: ${issue.message}`);
   }
   c.rules = rules.data;
+  if (c.fillAbortPercent > 100) throw new ConfigError(`fillAbortPercent: expected 0..100 (percent), got ${c.fillAbortPercent}`);
   if (c.heuristicFraction > 100) throw new ConfigError(`heuristicFraction: expected 0..100 (percent), got ${c.heuristicFraction}`);
 }
 
