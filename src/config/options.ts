@@ -68,7 +68,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   o({ group: 'Cache', key: 'collapseTimeout', type: 'duration', default: 30_000, help: 'how long a collapsed request waits for the leader' }),
   o({ group: 'Cache', key: 'preset', type: 'list', default: [], help: 'refresh rule presets: debian, npm, pypi, oci' }),
   o({ group: 'Cache', key: 'rules', type: 'json', default: [], help: 'refresh rules (config file)', fileOnly: true }),
-  o({ group: 'Cache', key: 'offlineGrace', type: 'duration', default: 0, help: 'serve a stored response up to this long past its freshness when the origin cannot be reached (0 = off)' }),
+  o({ group: 'Cache', key: 'offlineGrace', type: 'duration', default: 86_400_000, help: 'serve a stored response up to this long past its freshness when the origin cannot be reached (0 = off)' }),
   o({ group: 'Cache', key: 'fillAbortMin', type: 'size', default: 16_384, help: 'a fill whose client left is finished when less than this remains' }),
   o({ group: 'Cache', key: 'fillAbortMax', type: 'size', default: 16_384, help: 'a fill whose client left is abandoned when more than this remains' }),
   o({ group: 'Cache', key: 'fillAbortPercent', type: 'int', default: 95, help: 'otherwise finished when at least this percent arrived' }),
