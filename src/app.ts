@@ -56,6 +56,8 @@ export interface StartOptions {
   store?: Store;
   /** start the admin listener on an ephemeral port even when config.adminPort is 0 (tests) */
   adminEphemeral?: boolean;
+  /** the cache engine's clock (tests move time with it instead of sleeping) */
+  clock?: () => number;
 }
 
 export async function startLarder(config: Config, opts: StartOptions = {}): Promise<Larder> {
@@ -81,7 +83,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   });
   const rules = compileRules(config.preset, config.rules);
   const engine = new CacheEngine({
-    config, store, upstream: upstreamPort(upstream), rules,
+    config, store, upstream: upstreamPort(upstream), rules, clock: opts.clock,
     events: {
       collapsed: () => metrics.collapsed(),
       revalidation: (o) => metrics.revalidation(o),

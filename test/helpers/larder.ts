@@ -39,6 +39,7 @@ export async function startTestLarder(overrides: Partial<Config> = {}, opts: Sta
     observers: [{ onRequest: (r) => records.push(r) }],
     store: useMemory && !opts.store ? new MemoryStore({ budget: config.memorySize, maxObjectSize: config.maxObjectSize }) : opts.store,
     adminEphemeral: opts.adminEphemeral,
+    clock: opts.clock,
   });
   return Object.assign(larder, {
     url: `http://127.0.0.1:${larder.port}`,
