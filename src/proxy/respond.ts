@@ -43,7 +43,16 @@ export async function respond(ex: Exchange, out: Outcome, opts: RespondOptions):
     return;
   }
   if (out.kind === 'stored') return sendStored(ex, out, opts);
-  return deliverUpstream(ex, out, opts);
+  try {
+    await deliverUpstream(ex, out, opts);
+  } catch (err) {
+    // whatever failed (a head Node refused to write), the upstream connection and the fill are released:
+    // requests collapsed onto this fill stop waiting, the pooled connection is not left half-read
+    out.fill?.abort();
+    out.reply.body.destroy();
+    out.settle({ error: err });
+    throw err;
+  }
 }
 
 async function sendStored(ex: Exchange, out: StoredOutcome, opts: RespondOptions): Promise<void> {
