@@ -15,8 +15,9 @@ import { CacheEngine } from './cache/engine.js';
 import type { KeyCollapser } from './cache/collapse.js';
 import { compileRules } from './cache/rules.js';
 import { UpstreamClient } from './upstream/client.js';
+import { upstreamPort } from './proxy/upstream-port.js';
 import { upstreamCaList, describeTlsError } from './tls/trust.js';
-import type { Store, StoreStats } from './store/types.js';
+import type { Store } from './store/types.js';
 import { ClientAccess } from './server/access.js';
 import { ProxyAuth } from './server/auth.js';
 import { RateLimiter } from './server/rate-limit.js';
@@ -66,14 +67,14 @@ export interface StartOptions {
   reusePort?: boolean;
   /** the resolver under the bounded lookup, instead of getaddrinfo (tests: a name server that never answers) */
   hostLookup?: HostLookup;
+  /** the cache engine's clock (tests move time with it instead of sleeping) */
+  clock?: () => number;
 }
-
-type TieredStats = Store & { tierStats?: () => StoreStats[] };
 
 export async function startLarder(config: Config, opts: StartOptions = {}): Promise<Larder> {
   const log = opts.log ?? createDiagnostics(config.logLevel);
   const startedAt = Date.now();
-  const store: TieredStats = opts.store ?? await (await import('./store/open.js')).openStore({
+  const store: Store = opts.store ?? await (await import('./store/open.js')).openStore({
     memorySize: config.memorySize, maxObjectSize: config.maxObjectSize, disk: config.disk,
     cacheDir: config.cacheDir, cacheSize: config.cacheSize, eviction: config.eviction,
     onWriteError: (message) => log.warn(message),
@@ -104,12 +105,13 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   });
   const rules = compileRules(config.preset, config.rules);
   const engine = new CacheEngine({
-    config, store, upstream, rules, collapser: opts.collapser,
+    config, store, upstream: upstreamPort(upstream), rules, clock: opts.clock, collapser: opts.collapser,
     events: {
       collapsed: () => metrics.collapsed(),
       revalidation: (o) => metrics.revalidation(o),
       upstreamError: (k) => metrics.upstreamError(k),
       offline: (url, age) => log.warn({ url, age }, 'origin unreachable: serving stale entry within the offline grace'),
+      slowCommit: () => log.debug('store commit slower than the read-your-writes wait: last chunk delivered before it'),
     },
   });
   const access = new ClientAccess({ allow: config.allow, allowAll: config.allowAll });

@@ -16,6 +16,8 @@ export interface FlightResult {
 export interface KeyCollapser {
   lead(key: string): ((r: FlightResult) => void) | undefined | Promise<((r: FlightResult) => void) | undefined>;
   has(key: string): boolean;
+  /** requests waiting for key's flight; undefined when not known here (another process arbitrates) */
+  waiting?(key: string): number;
   wait(key: string): Promise<FlightResult & { timedOut: boolean }>;
 }
 
@@ -48,6 +50,11 @@ export class Collapser implements KeyCollapser {
 
   has(key: string): boolean {
     return this.flights.has(key);
+  }
+
+  /** How many requests wait for the flight of key (0 when none runs). */
+  waiting(key: string): number {
+    return this.flights.get(key)?.waiters ?? 0;
   }
 
   /** Wait for the running flight for key; resolves {stored:false} on timeout or when there is none. */

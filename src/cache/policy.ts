@@ -3,7 +3,7 @@
  * response be used for a request. Pure functions, no I/O; times are ms since the epoch, ages in seconds.
  * https://www.rfc-editor.org/rfc/rfc9111
  */
-import type { StoredPolicy } from '../store/types.js';
+import type { StoredPolicy } from './stored-policy.js';
 import {
   conflictingDirectives, deltaSeconds, fieldNames, firstValue, joinedValue, parseCacheControl, targetedResponse,
   type Directives, type Headers,
@@ -286,23 +286,36 @@ export function decideUse(p: StoredPolicy, reqHeaders: Headers, now: number): Us
 
 /**
  * May this stored response be served because the origin could not be reached or answered 5xx?
- * https://www.rfc-editor.org/rfc/rfc5861#section-4 (stale-if-error in the response or the request), and
- * https://www.rfc-editor.org/rfc/rfc9111#section-4.2.4 (a disconnected cache may serve stale) for
- * `graceSeconds` (the operator's offline grace). must-revalidate / no-cache forbid it
- * (§5.2.2.2: "MUST generate an error"), unless a refresh rule set offlineOverride and grace allows it.
+ * https://www.rfc-editor.org/rfc/rfc5861#section-4 (stale-if-error in the response or the request).
+ * must-revalidate / no-cache forbid it (§5.2.2.2: "MUST generate an error").
  */
-export function canServeStaleOnError(p: StoredPolicy, reqHeaders: Headers, now: number, graceSeconds = 0): boolean {
+export function canServeStaleOnError(p: StoredPolicy, reqHeaders: Headers, now: number): boolean {
   const cc = requestDirectives(reqHeaders);
   const age = currentAge(p, now);
   const staleness = Math.max(0, age - p.freshnessLifetime);
   const requestWindow = deltaSeconds(cc.get('stale-if-error')) ?? 0;
-  if (p.mustRevalidate || p.noCache) return p.offlineOverride === true && staleness <= graceSeconds;
+  if (p.mustRevalidate || p.noCache) return p.offlineOverride === true && staleness <= 0;
   // The client asked for validation (no-cache) and gave no stale-if-error of its own: honour it.
   if (cc.has('no-cache') && !cc.has('stale-if-error')) return false;
   if (p.freshnessLifetime > age) return true; // still fresh: it was only being revalidated at the client's request
   // a window of 0 means no permission at all (an entry 0 s past its lifetime is stale all the same)
-  const window = Math.max(requestWindow, p.staleIfError, graceSeconds);
+  const window = Math.max(requestWindow, p.staleIfError);
   return window > 0 && staleness <= window;
+}
+
+/**
+ * The offline grace: may a *disconnected* cache (the origin could not be reached, or closed without a
+ * response) serve this stored response stale? https://www.rfc-editor.org/rfc/rfc9111#section-4.2.4
+ * Never for must-revalidate, proxy-revalidate, s-maxage (all in `mustRevalidate`) or no-cache (§5.2.2.2,
+ * §5.2.2.4, §5.2.2.8, §5.2.2.10), unless a refresh rule the operator wrote set offlineOverride.
+ * Staleness is measured unrounded, so the grace ends when it says it does. A 5xx is a real answer, not a
+ * disconnection: the caller does not ask this for one.
+ */
+export function canServeStaleOffline(p: StoredPolicy, now: number, graceMs: number): boolean {
+  if (graceMs <= 0) return false;
+  if ((p.mustRevalidate || p.noCache) && p.offlineOverride !== true) return false;
+  const staleFor = p.correctedInitialAge + (now - p.responseTime) / 1000 - p.freshnessLifetime;
+  return staleFor * 1000 <= graceMs;
 }
 
 /** only-if-cached: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1.7 */

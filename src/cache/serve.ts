@@ -1,12 +1,14 @@
 /**
  * Serving a stored response: Age (RFC 9111 §5.1), the client's own preconditions (RFC 9110 §13.2.2),
  * ranges (RFC 9110 §14), HEAD. The stored head is used as kept; only Age, Via, Cache-Status and
- * the framing fields are computed per hit.
+ * the framing fields are computed per hit. Builds the complete head and fetches the body from the store;
+ * writing them is the proxy layer's job.
  */
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import type { EntryMeta, Store, BodySource } from '../store/types.js';
-import { finishResponseHeaders, type Exchange } from '../proxy/exchange.js';
+import type { CachedEntry } from './stored-policy.js';
+import type { Headers } from './cache-control.js';
+import { finishResponseHeaders } from './response-head.js';
 import { currentAge } from './policy.js';
 import { evaluatePreconditions } from './conditional.js';
 import { parseRange, ifRangeAllows, contentRange, multipartByteranges, type RangeSpec } from './range.js';
@@ -23,12 +25,23 @@ export interface ServeOptions {
   now: number;
   /** the response is served without revalidation: strip no-cache="field" / private="field" names */
   unvalidated: boolean;
-  idleTimeoutMs: number;
   /** stored fields never sent (targeted cache-control fields addressed to this cache, RFC 9213) */
   omit?: ReadonlySet<string>;
 }
 
-export type ServeResult = 'served' | 'vanished';
+/** A stored response ready to send: the complete head, and the body from the store (undefined: none). */
+export interface StoredResponse {
+  status: number;
+  headers: string[];
+  body?: BodySource;
+  contentType?: string;
+}
+
+/** The request as far as serving a stored response depends on it. */
+export interface ServeRequest {
+  method: string;
+  headers: Headers;
+}
 
 function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<string>): [string, string][] {
   let strip: Set<string> | undefined;
@@ -76,59 +89,48 @@ function readyHead(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<str
   return head;
 }
 
-export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, opts: ServeOptions): Promise<ServeResult> {
-  const { res } = ex;
+/** The response to send from a stored entry, or 'vanished' when its body is gone (the caller then treats it as a miss). */
+export async function serveStored(req: ServeRequest, store: Store, meta: CachedEntry, opts: ServeOptions): Promise<StoredResponse | 'vanished'> {
+  const h = req.headers;
   const age = String(currentAge(meta.policy, opts.now));
-  const plain = ex.reqHeaders.range === undefined && ex.reqHeaders['if-none-match'] === undefined && ex.reqHeaders['if-modified-since'] === undefined
-    && ex.reqHeaders['if-match'] === undefined && ex.reqHeaders['if-unmodified-since'] === undefined;
-  if (plain) return serveWhole(ex, store, meta, opts, age);
+  const plain = h.range === undefined && h['if-none-match'] === undefined && h['if-modified-since'] === undefined
+    && h['if-match'] === undefined && h['if-unmodified-since'] === undefined;
+  if (plain) return serveWhole(req, store, meta, opts, age);
   const base = storedHeaderPairs(meta, opts.unvalidated, opts.omit);
-  const precondition = evaluatePreconditions(ex.method, ex.reqHeaders, meta.headers, meta.status);
+  const precondition = evaluatePreconditions(req.method, h, meta.headers, meta.status);
   if (precondition === 'not-modified') {
     const pairs = base.filter(([n]) => NOT_MODIFIED_FIELDS.has(n.toLowerCase()));
     pairs.push(['Age', age]);
-    res.writeHead(304, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
-    res.end();
-    ex.record.status = 304;
-    return 'served';
+    return { status: 304, headers: finishResponseHeaders(pairs, opts.via, opts.cacheStatus) };
   }
   if (precondition === 'precondition-failed') {
-    res.writeHead(412, finishResponseHeaders([['Content-Length', '0'], ['Age', age]], opts.via, opts.cacheStatus));
-    res.end();
-    ex.record.status = 412;
-    return 'served';
+    return { status: 412, headers: finishResponseHeaders([['Content-Length', '0'], ['Age', age]], opts.via, opts.cacheStatus) };
   }
 
   const size = meta.size;
   let ranges: RangeSpec[] | undefined;
-  if (meta.status === 200 && ex.method === 'GET' && ex.reqHeaders.range !== undefined) {
-    const ifRange = ex.reqHeaders['if-range'];
+  if (meta.status === 200 && req.method === 'GET' && h.range !== undefined) {
+    const ifRange = h['if-range'];
     if (ifRange === undefined || ifRangeAllows(Array.isArray(ifRange) ? ifRange[0] : ifRange, meta.headers)) {
-      const r = parseRange(String(ex.reqHeaders.range), size);
+      const r = parseRange(String(h.range), size);
       if (r.kind === 'unsatisfiable') {
         const pairs = base.filter(([n]) => NOT_MODIFIED_FIELDS.has(n.toLowerCase()));
         pairs.push(['Content-Range', `bytes */${size}`], ['Content-Length', '0'], ['Age', age]);
-        res.writeHead(416, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
-        res.end();
-        ex.record.status = 416;
-        return 'served';
+        return { status: 416, headers: finishResponseHeaders(pairs, opts.via, opts.cacheStatus) };
       }
       if (r.kind === 'ranges') ranges = r.ranges;
     }
   }
 
   const ct = contentTypeOf(meta);
-  if (ct) ex.record.contentType = ct;
-  const headOnly = ex.method === 'HEAD' || meta.status === 204 || meta.status === 304;
+  const headOnly = req.method === 'HEAD' || meta.status === 204 || meta.status === 304;
 
   if (ranges && ranges.length === 1) {
     const r = ranges[0]!;
     const body = headOnly ? undefined : await store.read(meta, r);
     if (!headOnly && body === undefined) return 'vanished';
     const pairs = [...base.filter(([n]) => n.toLowerCase() !== 'content-range'), ['Content-Range', contentRange(r, size)], ['Content-Length', String(r.end - r.start + 1)], ['Age', age]] as [string, string][];
-    res.writeHead(206, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
-    ex.record.status = 206;
-    return sendBody(ex, body, opts.idleTimeoutMs);
+    return { status: 206, headers: finishResponseHeaders(pairs, opts.via, opts.cacheStatus), body, contentType: ct };
   }
   if (ranges && ranges.length > 1) {
     const mp = multipartByteranges(ranges, size, ct);
@@ -142,10 +144,9 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
     }
     const pairs = base.filter(([n]) => n.toLowerCase() !== 'content-type' && n.toLowerCase() !== 'content-range');
     pairs.push(['Content-Type', `multipart/byteranges; boundary=${mp.boundary}`], ['Content-Length', String(mp.length)], ['Age', age]);
-    res.writeHead(206, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
-    ex.record.status = 206;
-    if (headOnly) { res.end(); return 'served'; }
-    const stream = Readable.from((async function* () {
+    const headers = finishResponseHeaders(pairs, opts.via, opts.cacheStatus);
+    if (headOnly) return { status: 206, headers, contentType: ct };
+    const body = Readable.from((async function* () {
       for (const p of parts) {
         yield p.head;
         if (Buffer.isBuffer(p.body)) yield p.body;
@@ -153,54 +154,25 @@ export async function serveStored(ex: Exchange, store: Store, meta: EntryMeta, o
       }
       yield mp.tail;
     })());
-    return sendBody(ex, stream, opts.idleTimeoutMs);
+    return { status: 206, headers, body, contentType: ct };
   }
 
-  return serveWhole(ex, store, meta, opts, age);
+  return serveWhole(req, store, meta, opts, age);
 }
 
 /** The whole stored response (the common hit): the ready head plus Age, Via and Cache-Status. */
-async function serveWhole(ex: Exchange, store: Store, meta: EntryMeta, opts: ServeOptions, age: string): Promise<ServeResult> {
-  const headOnly = ex.method === 'HEAD' || meta.status === 204 || meta.status === 304;
+async function serveWhole(req: ServeRequest, store: Store, meta: CachedEntry, opts: ServeOptions, age: string): Promise<StoredResponse | 'vanished'> {
+  const headOnly = req.method === 'HEAD' || meta.status === 204 || meta.status === 304;
   const body = headOnly ? undefined : await store.read(meta);
   if (!headOnly && body === undefined) return 'vanished';
   const head = readyHead(meta, opts.unvalidated, opts.omit);
   const flat = head.flat.slice();
   flat.push('Age', age, 'Via', head.via ? `${head.via}, ${opts.via}` : opts.via,
     'Cache-Status', head.cacheStatus ? `${head.cacheStatus}, ${opts.cacheStatus}` : opts.cacheStatus);
-  ex.record.contentType ??= contentTypeOf(meta);
-  ex.res.writeHead(meta.status, flat);
-  ex.record.status = meta.status;
-  return sendBody(ex, body, opts.idleTimeoutMs);
+  return { status: meta.status, headers: flat, body, contentType: contentTypeOf(meta) };
 }
 
 function contentTypeOf(meta: EntryMeta): string | undefined {
   for (const [n, v] of meta.headers) if (n.length === 12 && n.toLowerCase() === 'content-type') return v;
   return undefined;
-}
-
-async function sendBody(ex: Exchange, body: BodySource | undefined, idleTimeoutMs: number): Promise<ServeResult> {
-  const { res } = ex;
-  if (body === undefined) { res.end(); return 'served'; }
-  if (Buffer.isBuffer(body)) {
-    ex.record.bytesSent += body.length;
-    res.end(body);
-    return 'served';
-  }
-  res.setTimeout(idleTimeoutMs, () => res.destroy());
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      ex.record.bytesSent += chunk.length;
-      if (!res.write(chunk)) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
-        if (res.destroyed) { body.destroy(); ex.record.aborted = true; return 'served'; }
-      }
-    }
-    res.end();
-  } catch {
-    // a body that failed its length/digest check mid-stream: cut the connection, never pretend it is complete
-    ex.record.aborted = true;
-    res.destroy();
-  }
-  return 'served';
 }

@@ -62,6 +62,9 @@ export interface Config {
   offlineGrace: number;
   cdnCacheControlName: string[];
   cdnCacheControlForward: boolean;
+  fillAbortMin: number;
+  fillAbortMax: number;
+  fillAbortPercent: number;
   disk: boolean;
   cacheDir: string;
   cacheSize: number;
@@ -264,6 +267,7 @@ function validate(c: Config): void {
     throw new ConfigError(`rules.${issue.path.join('.')}: ${issue.message}`);
   }
   c.rules = rules.data;
+  if (c.fillAbortPercent > 100) throw new ConfigError(`fillAbortPercent: expected 0..100 (percent), got ${c.fillAbortPercent}`);
   if (c.heuristicFraction > 100) throw new ConfigError(`heuristicFraction: expected 0..100 (percent), got ${c.heuristicFraction}`);
 }
 

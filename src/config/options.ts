@@ -72,7 +72,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   o({ group: 'Cache', key: 'rules', type: 'json', default: [], help: 'refresh rules (config file)', fileOnly: true }),
   o({ group: 'Cache', key: 'cdnCacheControlName', type: 'list', default: ['CDN-Cache-Control'], help: 'targeted cache-control fields obeyed before Cache-Control, first valid wins (RFC 9213); names other than CDN-Cache-Control are removed downstream' }),
   o({ group: 'Cache', key: 'cdnCacheControlForward', type: 'bool', default: false, help: 'obey the targeted fields in forward mode too (default: reverse mode only, where larder is the CDN)' }),
-  o({ group: 'Cache', key: 'offlineGrace', type: 'duration', default: 0, help: 'serve stale up to this age when the origin is unreachable (0 = off)' }),
+  o({ group: 'Cache', key: 'offlineGrace', type: 'duration', default: 86_400_000, help: 'serve a stored response up to this long past its freshness when the origin cannot be reached (0 = off)' }),
+  o({ group: 'Cache', key: 'fillAbortMin', type: 'size', default: 16_384, help: 'a fill whose client left is finished when less than this remains' }),
+  o({ group: 'Cache', key: 'fillAbortMax', type: 'size', default: 16_384, help: 'a fill whose client left is abandoned when more than this remains' }),
+  o({ group: 'Cache', key: 'fillAbortPercent', type: 'int', default: 95, help: 'otherwise finished when at least this percent arrived' }),
   // store
   o({ group: 'Store', key: 'disk', type: 'bool', default: true, help: 'embedded disk store (--no-disk: memory only)' }),
   o({ group: 'Store', key: 'cacheDir', type: 'string', default: undefined, defaultText: '$XDG_CACHE_HOME/larder or ~/.cache/larder', help: 'disk store directory' }),

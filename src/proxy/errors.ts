@@ -3,26 +3,26 @@
  * short text/plain page that names the reason and the URL. No stack trace ever reaches a client.
  */
 import type { ServerResponse } from 'node:http';
+import { CodedError, UpstreamFailure, notCached as notCachedError, type ExchangeError } from '../errors.js';
 
-export class ProxyError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    /** Cache-Status detail token */
-    readonly detail: string = code.toLowerCase().replace(/^larder_err_/, '').replace(/_/g, '-'),
-    readonly extraHeaders: [string, string][] = [],
-  ) {
-    super(message);
-  }
+export { CodedError as ProxyError };
+type ProxyError = CodedError;
+
+export const badRequest = (why: string) => new CodedError(400, 'LARDER_ERR_BAD_REQUEST', why, 'bad-request');
+export const forbidden = (why: string, detail = 'denied') => new CodedError(403, 'LARDER_ERR_FORBIDDEN', why, detail);
+export const loopDetected = (why: string) => new CodedError(508, 'LARDER_ERR_LOOP', why, 'loop');
+export const upstreamFailed = (why: string, detail = 'upstream-error') => new CodedError(502, 'LARDER_ERR_BAD_GATEWAY', why, detail);
+export const upstreamTimeout = (why: string) => new CodedError(504, 'LARDER_ERR_GATEWAY_TIMEOUT', why, 'timeout');
+export const notCached = notCachedError;
+
+/** The answer to a failed upstream exchange: 504 for a timeout, 403 for a denied destination, else 502. */
+export function proxyErrorOf(err: ExchangeError): ProxyError {
+  if (err instanceof CodedError) return err;
+  if (err.kind === 'timeout') return new CodedError(504, 'LARDER_ERR_GATEWAY_TIMEOUT', err.message, err.detail);
+  if (err.kind === 'denied') return new CodedError(403, 'LARDER_ERR_DESTINATION', err.message, err.detail);
+  return new CodedError(502, 'LARDER_ERR_BAD_GATEWAY', err.message, err.detail);
 }
-
-export const badRequest = (why: string) => new ProxyError(400, 'LARDER_ERR_BAD_REQUEST', why, 'bad-request');
-export const forbidden = (why: string, detail = 'denied') => new ProxyError(403, 'LARDER_ERR_FORBIDDEN', why, detail);
-export const loopDetected = (why: string) => new ProxyError(508, 'LARDER_ERR_LOOP', why, 'loop');
-export const upstreamFailed = (why: string, detail = 'upstream-error') => new ProxyError(502, 'LARDER_ERR_BAD_GATEWAY', why, detail);
-export const upstreamTimeout = (why: string) => new ProxyError(504, 'LARDER_ERR_GATEWAY_TIMEOUT', why, 'timeout');
-export const notCached = () => new ProxyError(504, 'LARDER_ERR_ONLY_IF_CACHED', 'only-if-cached: no stored response satisfies the request', 'only-if-cached');
+export { UpstreamFailure };
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 407: 'Proxy Authentication Required',

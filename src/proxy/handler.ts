@@ -12,6 +12,8 @@ import { formatCacheStatus } from '../cache/status.js';
 import { ProxyError, sendError, forbidden } from './errors.js';
 import type { Router } from './router.js';
 import { finishResponseHeaders } from './exchange.js';
+import { cacheRequestOf } from './cache-request.js';
+import { respond } from './respond.js';
 import { parseCidrList, addressInList } from '../server/access.js';
 import type { Admission, Refusal } from '../server/admission.js';
 
@@ -154,7 +156,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       req.setTimeout(c.idleTimeout, () => req.destroy());
       req.once('end', () => req.setTimeout(0));
     }
-    await deps.engine.handle(ex);
+    await respond(ex, await deps.engine.handle(cacheRequestOf(ex)), { idleTimeoutMs: c.idleTimeout });
   }
 
   async function purge(url: string, req: IncomingMessage, res: ServerResponse, rec: AccessRecord): Promise<void> {

@@ -52,19 +52,7 @@ export function objectToPairs(headers: Record<string, string | string[] | undefi
   return out;
 }
 
-/** Pairs → Node-style header object (lower-case names, set-cookie as array, other repeats joined with ", "). */
-export function pairsToObject(pairs: readonly [string, string][]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of pairs) {
-    const lower = name.toLowerCase();
-    const prev = out[lower];
-    if (prev === undefined) out[lower] = lower === 'set-cookie' ? [value] : value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else out[lower] = `${prev}, ${value}`;
-  }
-  return out;
-}
-
+export { pairsToObject, removeRaw } from '../cache/header-pairs.js';
 
 export function getRaw(raw: readonly string[], name: string): string | undefined {
   let found: string | undefined;
@@ -72,14 +60,6 @@ export function getRaw(raw: readonly string[], name: string): string | undefined
     if (raw[i]!.toLowerCase() === name) found = found === undefined ? raw[i + 1]! : `${found}, ${raw[i + 1]!}`;
   }
   return found;
-}
-
-export function removeRaw(raw: string[], names: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!names.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
-  }
-  return out;
 }
 
 /** The Via entry this proxy adds (RFC 9110 §7.6.3): "1.1 larder" (protocol version of the message received). */

@@ -1,130 +1,159 @@
 /**
- * Streams an upstream response to the client, optionally teeing the body into a store writer.
+ * Writes a cache Outcome to the client: a stored response, an upstream response (its body teed into the
+ * store when the engine opened a fill), or an error page. This is the socket side of the cache engine.
  * Backpressure from the client paces the upstream read; a failure after the head was sent closes the
- * client connection (never a body that looks complete); the store entry commits only when the body
- * arrived whole (invariant 1 of DESIGN.md).
+ * client connection (never a body that looks complete). When the client leaves, the fill decides whether
+ * the upstream read goes on (cache/store-tee). No listener or timer is left behind per paused write.
  */
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { EntryWriter } from '../store/types.js';
-import { objectToPairs } from './headers.js';
-import { finishResponseHeaders, type Exchange } from './exchange.js';
-import type { UpstreamResponse } from '../upstream/client.js';
+import type { BodySource } from '../store/types.js';
+import type { Outcome, StoredOutcome, UpstreamOutcome } from '../cache/request.js';
+import { proxyErrorOf, sendError } from './errors.js';
+import type { Exchange } from './exchange.js';
 
-export interface DeliveryOutcome {
-  /** the whole body reached the client */
-  complete: boolean;
-  /** the store writer committed */
-  stored: boolean;
-  error?: unknown;
+export interface RespondOptions {
+  idleTimeoutMs: number;
 }
 
 export function bodyAllowed(method: string, status: number): boolean {
   return method !== 'HEAD' && status !== 204 && status !== 304 && !(status >= 100 && status < 200);
 }
 
-/** Waits until the response can take more, or the client went away (returns false). */
-async function drained(res: ServerResponse): Promise<boolean> {
-  if (res.destroyed) return false;
-  const ac = new AbortController();
+/** Waits until the response can take more (true), or the client went away (false). Leaves no listener behind. */
+export function drained(res: ServerResponse): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve(!res.destroyed && res.writable);
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+export async function respond(ex: Exchange, out: Outcome, opts: RespondOptions): Promise<void> {
+  ex.record.cacheStatus = out.cacheStatus;
+  ex.record.cache = out.result;
+  if (out.kind === 'error') {
+    const err = proxyErrorOf(out.error);
+    ex.record.status = err.status;
+    sendError(ex.res, err, ex.resourceUrl, out.cacheStatus, err.status === 413);
+    return;
+  }
+  if (out.kind === 'stored') return sendStored(ex, out, opts);
   try {
-    await Promise.race([once(res, 'drain', { signal: ac.signal }), once(res, 'close', { signal: ac.signal })]);
-  } catch { /* aborted listener */ } finally { ac.abort(); }
-  return !res.destroyed && res.writable;
+    await deliverUpstream(ex, out, opts);
+  } catch (err) {
+    // whatever failed (a head Node refused to write), the upstream connection and the fill are released:
+    // requests collapsed onto this fill stop waiting, the pooled connection is not left half-read
+    out.fill?.abort();
+    out.reply.body.destroy();
+    out.settle({ error: err });
+    throw err;
+  }
 }
 
-export interface DeliverOptions {
-  via: string;
-  cacheStatus: string;
-  writer?: EntryWriter;
-  /** header pairs to use instead of the upstream's (already filtered) */
-  headers?: [string, string][];
-  /** write the head only; the body is drained into the writer (used for followers' store fill) */
-  idleTimeoutMs: number;
+async function sendStored(ex: Exchange, out: StoredOutcome, opts: RespondOptions): Promise<void> {
+  if (out.contentType) ex.record.contentType = out.contentType;
+  ex.res.writeHead(out.status, out.headers);
+  ex.record.status = out.status;
+  await sendBody(ex, out.body, opts.idleTimeoutMs);
 }
 
-export async function deliverUpstream(ex: Exchange, up: UpstreamResponse, opts: DeliverOptions): Promise<DeliveryOutcome> {
+async function sendBody(ex: Exchange, body: BodySource | undefined, idleTimeoutMs: number): Promise<void> {
   const { res } = ex;
-  const pairs = opts.headers ?? objectToPairs(up.headers);
-  const withBody = bodyAllowed(ex.method, up.status);
-  res.writeHead(up.status, finishResponseHeaders(pairs, opts.via, opts.cacheStatus));
-  ex.record.status = up.status;
-  const ct = up.headers['content-type'];
+  if (body === undefined) { res.end(); return; }
+  if (Buffer.isBuffer(body)) {
+    ex.record.bytesSent += body.length;
+    res.end(body);
+    return;
+  }
+  res.setTimeout(idleTimeoutMs, () => res.destroy());
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      ex.record.bytesSent += chunk.length;
+      if (!res.write(chunk) && !(await drained(res))) {
+        body.destroy();
+        ex.record.aborted = true;
+        return;
+      }
+    }
+    res.end();
+  } catch {
+    // a body that failed its length/digest check mid-stream: cut the connection, never pretend it is complete
+    ex.record.aborted = true;
+    res.destroy();
+  }
+}
+
+async function deliverUpstream(ex: Exchange, out: UpstreamOutcome, opts: RespondOptions): Promise<void> {
+  const { res } = ex;
+  const { reply, fill } = out;
+  const withBody = bodyAllowed(ex.method, reply.status);
+  res.writeHead(reply.status, out.headers);
+  ex.record.status = reply.status;
+  const ct = reply.headers['content-type'];
   if (ct) ex.record.contentType = Array.isArray(ct) ? ct[0] : ct;
-  let writer = opts.writer;
   let clientGone = false;
-  const onClose = () => { if (!res.writableFinished) clientGone = true; };
+  let abandoned = false;
+  /** the client left: stop the upstream read unless the fill goes on without it */
+  const leave = (): boolean => {
+    clientGone = true;
+    if (fill?.active && fill.continueWithoutClient()) return false;
+    abandoned = true;
+    return true;
+  };
+  const onClose = () => {
+    if (res.writableFinished || clientGone) return;
+    if (leave()) reply.body.destroy();
+  };
   res.on('close', onClose);
   res.setTimeout(opts.idleTimeoutMs, () => res.destroy());
   try {
     if (!withBody) {
-      up.body.resume();
-      await once(up.body, 'end').catch(() => undefined);
-      const stored = writer ? await commit(writer) : false;
+      reply.body.resume();
+      await new Promise<void>((resolve) => { reply.body.once('end', resolve); reply.body.once('close', resolve); });
+      if (fill) await fill.commit();
       res.end();
-      return { complete: true, stored };
+      out.settle({});
+      return;
     }
-    // with a writer and a known length, the chunk that completes the body is held until the entry is committed,
-    // so a client that asks again as soon as it has the whole body finds it stored (read-your-writes)
-    const cl = up.headers['content-length'];
-    const expected = writer && typeof cl === 'string' ? Number(cl) : undefined;
-    let received = 0;
+    // with a fill and a known length, the chunk that completes the body is held until the entry is committed
+    // (bounded by the fill's commit wait), so a client that asks again at once finds it stored (read-your-writes)
     let held: Buffer | undefined;
-    for await (const chunk of up.body as AsyncIterable<Buffer>) {
-      received += chunk.length;
-      const last = expected !== undefined && received >= expected;
-      if (writer && !(await feed(writer, chunk))) writer = undefined; // too large or store failure: keep serving the client
-      if (last && writer) {
+    for await (const chunk of reply.body as AsyncIterable<Buffer>) {
+      if (fill?.active && await fill.write(chunk) && fill.active) {
         held = chunk;
         continue;
       }
       if (!clientGone) {
         ex.record.bytesSent += chunk.length;
-        if (!res.write(chunk) && !(await drained(res))) clientGone = true;
+        if (!res.write(chunk) && !(await drained(res)) && !clientGone && leave()) break;
       }
-      if (clientGone && !writer) {
-        up.body.destroy();
-        ex.record.aborted = true;
-        return { complete: false, stored: false };
-      }
+      if (clientGone && (abandoned || !fill?.active || !fill.continueWithoutClient())) { abandoned = true; break; }
     }
-    // commit before the response ends: a client that asks again as soon as it has the body finds it stored
-    // (read-your-writes; with the disk store a commit is one lmdb batch, a few ms)
-    const stored = writer ? await commit(writer) : false;
+    if (abandoned) {
+      reply.body.destroy();
+      fill?.abort();
+      ex.record.aborted = true;
+      out.settle({});
+      return;
+    }
+    if (fill) await fill.commit();
     if (held && !clientGone) {
       ex.record.bytesSent += held.length;
       res.write(held);
     }
     if (!clientGone) res.end();
-    return { complete: !clientGone, stored };
+    out.settle({});
   } catch (err) {
-    writer?.abort();
+    fill?.abort();
     ex.record.aborted = true;
     res.destroy();
-    return { complete: false, stored: false, error: err };
+    out.settle(abandoned ? {} : { error: err });
   } finally {
     res.off('close', onClose);
-  }
-}
-
-/** Hand a chunk to the store writer; false (and the writer aborted) when it refused it. */
-async function feed(writer: EntryWriter, chunk: Buffer): Promise<boolean> {
-  try {
-    const p = writer.write(chunk);
-    if (p) await p;
-    return true;
-  } catch {
-    writer.abort();
-    return false;
-  }
-}
-
-async function commit(writer: EntryWriter): Promise<boolean> {
-  try {
-    await writer.commit();
-    return true;
-  } catch {
-    writer.abort();
-    return false;
   }
 }

@@ -5,34 +5,13 @@
  */
 import type { Readable } from 'node:stream';
 
-/** Freshness state computed by cache/policy when the response was stored (JSON-serialisable). */
-export interface StoredPolicy {
-  /** RFC 9111 §4.2.3 corrected_initial_age, seconds */
-  correctedInitialAge: number;
-  /** ms since epoch when the response was received (response_time) */
-  responseTime: number;
-  /** ms since epoch when the request was sent (request_time) */
-  requestTime: number;
-  /** freshness lifetime in seconds (§4.2.1), explicit or heuristic */
-  freshnessLifetime: number;
-  /** true when freshnessLifetime came from a heuristic or a refresh rule, not from the response */
-  heuristic: boolean;
-  /** name of the refresh rule that set the freshness, if any */
-  rule?: string;
-  /** must-revalidate or proxy-revalidate or s-maxage present (§4.2.4: no stale serving) */
-  mustRevalidate: boolean;
-  /** response no-cache without field names: always revalidate */
-  noCache: boolean;
-  /** seconds of stale-while-revalidate (RFC 5861), 0 when absent */
-  staleWhileRevalidate: number;
-  /** seconds of stale-if-error (RFC 5861), 0 when absent */
-  staleIfError: number;
-  immutable: boolean;
-  /** rule allows offline grace even for must-revalidate/no-cache */
-  offlineOverride?: boolean;
-}
+/**
+ * What the cache layer keeps with an entry (its freshness state, JSON-serialisable). Opaque to the store:
+ * a store copies it and hands it back, and never reads it.
+ */
+export type EntryPolicy = Readonly<Record<string, unknown>>;
 
-export interface EntryMeta {
+export interface EntryMeta<P extends EntryPolicy = EntryPolicy> {
   /** primary cache key: normalised absolute URI */
   key: string;
   /** variant id: '' when the response has no Vary, else a digest of the selecting request field values */
@@ -45,7 +24,7 @@ export interface EntryMeta {
   statusMessage?: string;
   /** stored response header fields, hop-by-hop already removed; Age / Cache-Status are added per hit */
   headers: [string, string][];
-  policy: StoredPolicy;
+  policy: P;
   /** body length in bytes (checked at commit) */
   size: number;
   /** sha256 of the body, base64 (checked by the disk store on read) */
@@ -106,5 +85,7 @@ export interface Store {
   /** Delete every entry whose key starts with prefix. Returns entries removed. */
   deletePrefix(prefix: string): Promise<number>;
   stats(): StoreStats;
+  /** Per-tier statistics for a store made of several tiers (memory, disk); absent for a single tier. */
+  tierStats?(): StoreStats[];
   close(): Promise<void>;
 }

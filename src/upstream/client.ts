@@ -1,10 +1,14 @@
 /**
  * The upstream client: undici Agent with per-origin keep-alive pools, connect / head / idle timeouts,
- * verified TLS, and failures turned into ProxyErrors that name the cause (502) or the timeout (504).
+ * verified TLS, and failures turned into typed UpstreamFailures that name the cause or the timeout
+ * (the proxy layer turns them into 502/504 pages).
  */
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
-import { ProxyError, upstreamFailed, upstreamTimeout } from '../proxy/errors.js';
+import { CodedError, UpstreamFailure, type ExchangeError } from '../errors.js';
+
+const upstreamFailed = (why: string, detail = 'upstream-error') => new UpstreamFailure('failed', why, detail);
+const upstreamTimeout = (why: string) => new UpstreamFailure('timeout', why, 'timeout');
 
 export interface UpstreamOptions {
   connectTimeout: number;
@@ -75,7 +79,7 @@ export class UpstreamClient {
         // HEAD / 304 / 204 bodies are handled by undici; we never want it to follow redirects or retry
       });
     } catch (err) {
-      throw this.toProxyError(err, req.url);
+      throw this.classify(err, req.url);
     }
     const headerCount = Object.values(res.headers).reduce((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
     if (headerCount > this.opts.maxResponseHeaders) {
@@ -94,11 +98,11 @@ export class UpstreamClient {
   }
 
   /** Classify an upstream failure. Also used for errors raised while reading the body. */
-  toProxyError(err: unknown, url: URL): ProxyError {
-    if (err instanceof ProxyError) return err;
+  classify(err: unknown, url: URL): ExchangeError {
+    if (err instanceof UpstreamFailure || err instanceof CodedError) return err;
     // an error raised by the request body stream (e.g. the body-size limit) arrives as the cause
     const cause = (err as { cause?: unknown }).cause;
-    if (cause instanceof ProxyError) return cause;
+    if (cause instanceof CodedError) return cause;
     const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
     const code = e.code ?? '';
     const causeCode = e.cause?.code ?? '';
@@ -106,7 +110,7 @@ export class UpstreamClient {
     const tls = this.opts.describeTlsError?.(err);
     if (tls) return upstreamFailed(`TLS to ${host} failed: ${tls}`, 'tls');
     if (code === 'LARDER_DESTINATION_DENIED' || causeCode === 'LARDER_DESTINATION_DENIED') {
-      return new ProxyError(403, 'LARDER_ERR_DESTINATION', e.message ?? e.cause?.message ?? 'destination denied', 'destination-denied');
+      return new UpstreamFailure('denied', e.message ?? e.cause?.message ?? 'destination denied', 'destination-denied');
     }
     if (code === 'LARDER_DNS_TIMEOUT' || causeCode === 'LARDER_DNS_TIMEOUT') return upstreamTimeout(e.message ?? e.cause?.message ?? `DNS lookup of ${url.hostname} timed out`);
     if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  canServeStaleOnError, canStore, currentAge, decideUse, makeStoredPolicy, noCacheFieldNames, onlyIfCached,
+  canServeStaleOnError, canServeStaleOffline, canStore, currentAge, decideUse, makeStoredPolicy, noCacheFieldNames, onlyIfCached,
   privateFieldNames, requestNoStore, ttl, type Headers, type PolicyOptions, type RuleParams,
 } from '../../src/cache/policy.js';
 import { formatHttpDate } from '../../src/cache/http-date.js';
@@ -357,18 +357,28 @@ test('RFC 5861 §4 stale-if-error in the request allows stale on error', () => {
   assert.equal(canServeStaleOnError(p, { 'cache-control': 'stale-if-error=100' }, at(100)), true);
 });
 
-test('§5.2.2.2 must-revalidate forbids stale on error unless a rule overrides with grace', () => {
+test('§5.2.2.2 must-revalidate forbids stale on error and offline, unless a rule overrides within the grace', () => {
   const p = stored({ 'cache-control': 'max-age=60, must-revalidate, stale-if-error=1000' });
-  assert.equal(canServeStaleOnError(p, {}, at(100), 1000), false);
+  assert.equal(canServeStaleOnError(p, {}, at(100)), false);
+  assert.equal(canServeStaleOffline(p, at(100), 1_000_000), false);
   const q = { ...p, offlineOverride: true };
-  assert.equal(canServeStaleOnError(q, {}, at(100), 1000), true);
-  assert.equal(canServeStaleOnError(q, {}, at(100), 10), false);
+  assert.equal(canServeStaleOffline(q, at(100), 1_000_000), true);
+  assert.equal(canServeStaleOffline(q, at(100), 10_000), false);
 });
 
-test('§4.2.4 a disconnected cache may serve stale within the operator grace', () => {
+test('§4.2.4 a disconnected cache may serve stale within the operator grace (unrounded, ms)', () => {
   const p = stored({ 'cache-control': 'max-age=60' });
-  assert.equal(canServeStaleOnError(p, {}, at(100), 300), true);
-  assert.equal(canServeStaleOnError(p, {}, at(1000), 300), false);
+  assert.equal(canServeStaleOffline(p, at(100), 300_000), true);
+  assert.equal(canServeStaleOffline(p, at(1000), 300_000), false);
+  assert.equal(canServeStaleOffline(p, at(100), 40_000), true, 'exactly 40 s stale');
+  assert.equal(canServeStaleOffline(p, at(100) + 1, 40_000), false, 'one ms past the grace');
+  assert.equal(canServeStaleOffline(p, at(100), 0), false, 'grace 0 is off');
+});
+
+test('§4.2.4 no offline grace for proxy-revalidate, s-maxage or no-cache responses', () => {
+  for (const cc of ['max-age=60, proxy-revalidate', 's-maxage=60', 'max-age=60, no-cache']) {
+    assert.equal(canServeStaleOffline(stored({ 'cache-control': cc }), at(100), 1_000_000), false, cc);
+  }
 });
 
 test('§5.2.1 only-if-cached and request no-store are detected', () => {

@@ -72,7 +72,7 @@ test('offline grace serves a stale entry when the origin is gone, and stops past
   const r = await viaProxy(l.port, url);
   assert.equal(r.status, 200);
   assert.equal(r.body.toString(), 'package');
-  assert.match(String(r.headers['cache-status']), /^larder; hit; ttl=-?\d+; detail=offline$/);
+  assert.match(String(r.headers['cache-status']), /^larder; fwd=stale; ttl=-?\d+; detail=offline:connect-refused$/);
   await sleep(2600); // past the grace
   const gone = await viaProxy(l.port, url);
   assert.equal(gone.status, 502);

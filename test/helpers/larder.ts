@@ -40,6 +40,7 @@ export async function startTestLarder(overrides: Partial<Config> = {}, opts: Sta
     store: useMemory && !opts.store ? new MemoryStore({ budget: config.memorySize, maxObjectSize: config.maxObjectSize }) : opts.store,
     adminEphemeral: opts.adminEphemeral,
     hostLookup: opts.hostLookup,
+    clock: opts.clock,
   });
   return Object.assign(larder, {
     url: `http://127.0.0.1:${larder.port}`,

@@ -83,6 +83,17 @@ export const staleCases: Case[] = [
     { responseHeaders: [cc('max-age=1')] }, { pause: PAUSE, status: 503, responseHeaders: [], expectStatus: 503 }] },
   { id: 'stale-close-must-revalidate', group: s, kind: 'required', name: 'must not serve stale must-revalidate when the origin is unreachable', steps: [
     { responseHeaders: [cc('max-age=1, must-revalidate, stale-if-error=60')] }, { pause: PAUSE, disconnect: true, expectStatus: 504 }] },
+  // RFC 9111 §4.2.4: a disconnected cache may serve stale (larder's default offline grace), never a response
+  // whose freshness must be checked (must-revalidate §5.2.2.2, proxy-revalidate §5.2.2.8, s-maxage §5.2.2.10, no-cache §5.2.2.4)
+  { id: 'stale-close-offline', group: s, kind: 'optimal', name: 'serves stale when the origin drops the connection (disconnected), saying so in Cache-Status', steps: [
+    { responseHeaders: [cc('max-age=1')] },
+    { pause: PAUSE, disconnect: true, expectStatus: 200, expectBody: '{mode}:stale-close-offline#0', expectHeaders: [['cache-status', /fwd=stale;.*detail=offline:reset/]] }] },
+  { id: 'stale-close-proxy-revalidate', group: s, kind: 'required', name: 'must not serve stale proxy-revalidate when the origin is unreachable', steps: [
+    { responseHeaders: [cc('max-age=1, proxy-revalidate')] }, { pause: PAUSE, disconnect: true, expectStatus: 504 }] },
+  { id: 'stale-close-s-maxage', group: s, kind: 'required', name: 'must not serve stale s-maxage when the origin is unreachable', steps: [
+    { responseHeaders: [cc('s-maxage=1')] }, { pause: PAUSE, disconnect: true, expectStatus: 504 }] },
+  { id: 'stale-close-no-cache', group: s, kind: 'required', name: 'must not serve a no-cache response unvalidated when the origin is unreachable', steps: [
+    { responseHeaders: [cc('no-cache'), ['ETag', '"nc"']] }, { disconnect: true, expectStatus: 502 }] },
   { id: 'stale-sie-request', group: s, kind: 'optimal', name: 'a request stale-if-error allows stale on error', steps: [
     { responseHeaders: [cc('max-age=1')] }, { pause: PAUSE, status: 500, responseHeaders: [], requestHeaders: [cc('stale-if-error=60')], expectStatus: 200 }] },
 ];
