@@ -1128,7 +1128,7 @@ class LmdbWriter implements EntryWriter {
     if (this.written === 0) return;
     const { id, written } = this;
     this.written = 0;
-    Promise.allSettled(this.inflight).then(() => {
+    void Promise.allSettled(this.inflight).then(() => {
       try {
         this.store.discard(id, written);
       } catch {

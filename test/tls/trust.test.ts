@@ -73,7 +73,7 @@ test('describeTlsError names what is wrong with the origin certificate', async (
 });
 
 test('describeTlsError looks through undici fetch wrapping and ignores non-TLS errors', async () => {
-  const { dir, cleanup } = tempDir();
+  const { cleanup } = tempDir();
   const cert = await selfSignedCert(['localhost']);
   const origin = await startHttpsOrigin(cert, (_req, res) => res.end('ok'));
   const agent = new Agent({ connect: { ca: upstreamCaList() } });

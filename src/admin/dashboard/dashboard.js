@@ -10,7 +10,7 @@
 
   // The token: ?token=T on first load, kept for the tab's session and removed from the address bar.
   const params = new URLSearchParams(location.search);
-  let token = params.get('token') || sessionStorage.getItem('larder-token') || '';
+  const token = params.get('token') || sessionStorage.getItem('larder-token') || '';
   if (params.has('token')) {
     sessionStorage.setItem('larder-token', token);
     params.delete('token');
@@ -210,5 +210,5 @@
       setTimeout(poll, POLL_MS);
     }
   }
-  poll();
+  void poll();
 })();
