@@ -4,7 +4,7 @@
  * Run: node --import tsx bench/eviction.ts
  */
 import { EVICTION_NAMES, evictionPolicy } from '../src/store/eviction/policy.js';
-import { PriorityHeap } from '../src/store/eviction/heap.js';
+import { PriorityHeap } from './priority-heap.js';
 
 const OBJECTS = 50_000;
 const REQUESTS = 400_000;

@@ -53,7 +53,8 @@ import { Readable } from 'node:stream';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import { CHUNK_SIZE, CONTIGUOUS_LIMIT, clampRange, digestOf, newDigest, sliceRange } from './body.js';
 import { StoreError, StoreOpenError, corrupt, keyTooLong, sizeMismatch, storeFull, tooLarge, writerClosed } from './errors.js';
-import { evictionPolicy, type EvictionName, type EvictionPolicy } from './eviction/policy.js';
+import { evictionPolicy } from './eviction/policy.js';
+import type { EvictionName, EvictionPolicy } from './eviction/types.js';
 import { headerBytes } from './memory.js';
 import type { BodySource, ByteRange, EntryInit, EntryMeta, EntryWriter, Store, StoreStats } from './types.js';
 

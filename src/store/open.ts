@@ -1,5 +1,5 @@
 /** Open the stores a configuration asks for: memory + LMDB disk (tiered), or memory only. */
-import type { EvictionName } from './eviction/policy.js';
+import type { EvictionName } from './eviction/types.js';
 import { LmdbStore, readStoreStats } from './lmdb.js';
 import { MemoryStore } from './memory.js';
 import { TieredStore } from './tiered.js';

@@ -5,6 +5,7 @@
  */
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
+import type { LookupFunction } from 'node:net';
 import { CodedError, UpstreamFailure, type ExchangeError } from '../errors.js';
 
 const upstreamFailed = (why: string, detail = 'upstream-error') => new UpstreamFailure('failed', why, detail);
@@ -19,7 +20,7 @@ export interface UpstreamOptions {
   /** CA certificates trusted for upstream TLS (system + extra); undefined = Node's defaults */
   ca?: string[];
   /** dns.lookup-compatible resolver (destination rules pin the address here) */
-  lookup?: (hostname: string, options: object, callback: (...args: any[]) => void) => void;
+  lookup?: LookupFunction;
   /** maps TLS errors to a human sentence */
   describeTlsError?: (err: unknown) => string | undefined;
 }

@@ -5,7 +5,7 @@
  * It favours small, popular objects: best object hit ratio, lower byte hit ratio than LRU.
  * Cherkasova, "Improving WWW Proxies Performance with Greedy-Dual-Size-Frequency Caching Policy" (HPL-98-69).
  */
-import type { EvictionPolicy } from './policy.js';
+import type { EvictionPolicy } from './types.js';
 
 export const gdsf: EvictionPolicy = {
   name: 'gdsf',

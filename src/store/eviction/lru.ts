@@ -1,5 +1,5 @@
 /** Least recently used: the priority is the time of the last access. */
-import type { EvictionPolicy } from './policy.js';
+import type { EvictionPolicy } from './types.js';
 
 export const lru: EvictionPolicy = {
   name: 'lru',

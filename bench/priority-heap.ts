@@ -1,6 +1,6 @@
 /**
  * An indexed binary min-heap: priorities by key, update and remove in O(log n).
- * Used to simulate policies (bench/eviction.ts) and by any in-memory store wanting a policy.
+ * Used to simulate eviction policies (bench/eviction.ts); no store uses it.
  */
 export class PriorityHeap<K> {
   private keys: K[] = [];
