@@ -76,7 +76,7 @@ async function serve(config: Config): Promise<number> {
   const cluster = (await import('node:cluster')).default;
   if (cluster.isWorker) {
     const { runWorker } = await import('./server/cluster-worker.js');
-    return runWorker(config);
+    return runWorker(config, async (c, o) => (await import('./app.js')).startLarder(c, o));
   }
   const workers = config.workers ?? availableParallelism();
   if (workers > 1 && config.workerMode === 'reuseport' && !reusePortSupported()) {

@@ -10,7 +10,25 @@ import cluster from 'node:cluster';
 import type { Config } from '../config/load.js';
 import { createDiagnostics } from '../log/diagnostics.js';
 import { ClusterCollapser } from './cluster-collapse.js';
-import { isLarderMessage, type PrimaryMessage, type WorkerMessage, type WorkerStats } from './cluster-messages.js';
+import { isLarderMessage, type PrimaryMessage, type WorkerMessage, type WorkerRequest, type WorkerStats } from './cluster-messages.js';
+import type { Logger } from 'pino';
+
+/** What a worker uses of a started larder (app.ts's Larder); the CLI hands in startLarder. */
+export interface WorkerLarder {
+  port: number;
+  log: Logger;
+  engine: { purge(target: Extract<WorkerRequest, { what: 'purge' }>['target']): Promise<unknown> };
+  metrics: {
+    registry: { getMetricsAsJSON(): Promise<unknown> };
+    snapshot(): WorkerStats['snapshot'];
+    latencySamples(): WorkerStats['samples'];
+    uncaughtError(kind: 'exception' | 'rejection'): void;
+  };
+  close(): Promise<void>;
+  reopenLogs(): void;
+}
+
+export type StartWorkerLarder = (config: Config, opts: { log: Logger; noAdmin: true; collapser?: ClusterCollapser; reusePort: boolean }) => Promise<WorkerLarder>;
 
 /** Set by the primary on every worker after the first: the port the first one bound (for --port 0). */
 export const PORT_ENV = 'LARDER_CLUSTER_PORT';
@@ -21,7 +39,7 @@ function send(m: WorkerMessage): void {
   }
 }
 
-export async function runWorker(config: Config): Promise<number> {
+export async function runWorker(config: Config, startLarder: StartWorkerLarder): Promise<number> {
   const fixedPort = Number(process.env[PORT_ENV]);
   if (Number.isInteger(fixedPort) && fixedPort > 0) config = { ...config, port: fixedPort };
   const log = createDiagnostics(config.logLevel).child({ worker: cluster.worker?.id });
@@ -38,8 +56,7 @@ export async function runWorker(config: Config): Promise<number> {
   };
   process.on('message', onMessage);
 
-  const { startLarder } = await import('../app.js');
-  let larder: Awaited<ReturnType<typeof startLarder>>;
+  let larder: WorkerLarder;
   try {
     larder = await startLarder(config, { log, noAdmin: true, collapser, reusePort: config.workerMode === 'reuseport' });
   } catch (err) {
