@@ -3,7 +3,7 @@
 // (see README "Architecture"). A rule fails the run on a forbidden import, type-only imports included:
 // a type import is as much a reach into another layer as a value import.
 //
-// src/errors.ts and src/net/ are shared leaves: anyone may import them, they import no other layer.
+// src/errors.ts, src/net/ and src/http/ are shared leaves: anyone may import them, they import no other layer.
 // TypeScript 7 has no JS API that dependency-cruiser can use, so it parses the sources with swc.
 
 /** an import from `from` to any folder in `to` is an error */
@@ -37,10 +37,11 @@ module.exports = {
     },
     {
       name: 'shared-leaves-import-no-layer',
-      comment: 'src/errors.ts and src/net/ are imported by every layer, so they import none.',
+      comment: 'src/errors.ts (coded errors), src/net/ (addresses, hosts, ports) and src/http/ (HTTP vocabulary: '
+        + 'methods, Via, Cache-Status syntax) are imported by every layer, so they import none.',
       severity: 'error',
-      from: { path: '^src/(errors\\.ts$|net/)' },
-      to: { path: '^src/', pathNot: '^src/(errors\\.ts$|net/)' },
+      from: { path: '^src/(errors\\.ts$|net/|http/)' },
+      to: { path: '^src/', pathNot: '^src/(errors\\.ts$|net/|http/)' },
     },
     forbid('log-not-to-stages',
       'log/ formats records that the stages hand it; it does not call back into them.',
@@ -57,11 +58,26 @@ module.exports = {
     },
     {
       name: 'server-not-to-cache',
-      comment: 'DESIGN: the listener knows nothing of caching. Today server/listener.ts formats a Cache-Status '
-        + 'for its own refusals through cache/status.ts; a warning until that formatter has a neutral home.',
-      severity: 'warn',
-      from: { path: '^src/server/' },
+      comment: 'DESIGN: the listener knows nothing of caching; it formats the Cache-Status of its own refusals '
+        + 'with src/http/cache-status.ts. The one exception is the next rule\'s.',
+      severity: 'error',
+      from: { path: '^src/server/', pathNot: '^src/server/cluster-collapse\\.ts$' },
       to: { path: '^src/cache/' },
+    },
+    {
+      name: 'cluster-collapser-implements-the-engine-port-only',
+      comment: 'server/cluster-collapse.ts implements the engine\'s KeyCollapser interface: it may import that '
+        + 'contract (cache/collapse.ts), as types only, and nothing else of cache/.',
+      severity: 'error',
+      from: { path: '^src/server/cluster-collapse\\.ts$' },
+      to: { path: '^src/cache/', pathNot: '^src/cache/collapse\\.ts$' },
+    },
+    {
+      name: 'cluster-collapser-imports-types-only',
+      comment: 'See above: the collapser contract is imported as types, never as a value.',
+      severity: 'error',
+      from: { path: '^src/server/cluster-collapse\\.ts$' },
+      to: { path: '^src/cache/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'no-circular',

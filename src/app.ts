@@ -33,7 +33,8 @@ import { Metrics } from './admin/metrics.js';
 import { startAdmin, type AdminHandle } from './admin/server.js';
 import { createAccessLog, type AccessLog } from './log/access-log.js';
 import { createDiagnostics } from './log/diagnostics.js';
-import { formatCacheStatus } from './cache/status.js';
+import { formatCacheStatus } from './http/cache-status.js';
+import { ALLOWED_METHODS } from './http/methods.js';
 import { rawErrorResponse } from './proxy/errors.js';
 import type { RequestObserver } from './log/record.js';
 import { VERSION } from './version.js';
@@ -165,7 +166,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     if (!client.ok) return refuse(client.status, client.reason, client.headers);
     if (!config.forward) {
       // a reverse proxy in front of one origin is no tunnel to anywhere else
-      return refuse(405, 'CONNECT is not served here: forward proxying is disabled (--no-forward)', [['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE']]);
+      return refuse(405, 'CONNECT is not served here: forward proxying is disabled (--no-forward)', [['Allow', ALLOWED_METHODS]]);
     }
     if (!admission.authenticates) return handleConnect(req, socket, head, connectDeps);
     void admission.authenticate(client, req.headers['proxy-authorization'], addr ?? '-').then((v) => {

@@ -10,7 +10,8 @@ import type { Store } from '../store/types.js';
 import { notCached, type ExchangeError } from '../errors.js';
 import type { CachedEntry } from './stored-policy.js';
 import type { CacheRequest, Clock, Outcome, UpstreamPort, UpstreamReply } from './request.js';
-import { formatCacheStatus, cacheResultOf, type CacheStatusParams, type FwdReason } from './status.js';
+import { cacheResultOf } from './status.js';
+import { formatCacheStatus, type CacheStatusParams, type FwdReason } from '../http/cache-status.js';
 import { Collapser, type KeyCollapser } from './collapse.js';
 import { serveStored } from './serve.js';
 import { decideUse, onlyIfCached, ttl as ttlOf, type PolicyOptions, type RuleParams } from './policy.js';
@@ -18,7 +19,9 @@ import { primaryKey } from './key.js';
 import { variantMatches } from './vary.js';
 import { invalidationTargets, postResponseReusable } from './invalidation.js';
 import { targetedNames, privateTargetedNames } from './cache-control.js';
-import { finishResponseHeaders, viaOf } from './response-head.js';
+import { finishResponseHeaders } from './response-head.js';
+import { viaEntry } from '../http/via.js';
+import { SAFE_METHODS } from '../http/methods.js';
 import { exchange } from './upstream-exchange.js';
 import { admit } from './admit.js';
 import type { AbandonRule, FillOptions, StoreFill } from './store-tee.js';
@@ -62,7 +65,6 @@ export interface EngineDeps {
   commitWaitMs?: number;
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** Squid's quick_abort_* defaults */
 const DEFAULT_ABANDON: AbandonRule = { minBytes: 16 * 1024, maxBytes: 16 * 1024, percent: 95 };
 
@@ -241,7 +243,7 @@ export class CacheEngine implements ValidationCore {
     const cacheStatus = formatCacheStatus(this.name, params);
     return {
       kind: 'upstream', reply, fill, cacheStatus, result: cacheResultOf(params, false),
-      headers: finishResponseHeaders(this.omit.size > 0 ? reply.pairs.filter(([n]) => !this.omit.has(n.toLowerCase())) : reply.pairs, viaOf(req.httpVersion, this.name), cacheStatus),
+      headers: finishResponseHeaders(this.omit.size > 0 ? reply.pairs.filter(([n]) => !this.omit.has(n.toLowerCase())) : reply.pairs, viaEntry(req.httpVersion, this.name), cacheStatus),
       settle: (o) => { if (o.error) this.events.upstreamError?.('body'); },
     };
   }
@@ -250,7 +252,7 @@ export class CacheEngine implements ValidationCore {
   async serve(req: CacheRequest, entry: CachedEntry, params: CacheStatusParams, how: ServeParams): Promise<Outcome | undefined> {
     if (!params.detail && entry.policy.rule) params = { ...params, detail: `rule:${entry.policy.rule}` };
     const cacheStatus = formatCacheStatus(this.name, params);
-    const r = await serveStored(req, this.store, entry, { via: viaOf(req.httpVersion, this.name), cacheStatus, now: how.now, unvalidated: how.unvalidated, omit: this.omit });
+    const r = await serveStored(req, this.store, entry, { via: viaEntry(req.httpVersion, this.name), cacheStatus, now: how.now, unvalidated: how.unvalidated, omit: this.omit });
     if (r === 'vanished') return undefined;
     if (entry.policy.rule) req.notes.rule = entry.policy.rule;
     return { kind: 'stored', ...r, cacheStatus, result: how.result ?? cacheResultOf(params, how.stale) };

@@ -2,8 +2,8 @@
  * Invalidating stored responses after unsafe requests. https://www.rfc-editor.org/rfc/rfc9111#section-4.4
  */
 import { firstValue, parseCacheControl, targetedResponse, type Headers } from './cache-control.js';
+import { SAFE_METHODS } from '../http/methods.js';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']); // https://www.rfc-editor.org/rfc/rfc9110#section-9.2.1
 
 function sameOrigin(a: URL, b: URL): boolean {
   return a.protocol === b.protocol && a.host === b.host; // host includes a non-default port

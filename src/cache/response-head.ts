@@ -20,7 +20,3 @@ export function finishResponseHeaders(
   return flat;
 }
 
-/** The Via entry of this proxy for a request received with `httpVersion`. */
-export function viaOf(httpVersion: string, name: string): string {
-  return `${httpVersion === '1.0' ? '1.0' : '1.1'} ${name}`;
-}

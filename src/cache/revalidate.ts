@@ -7,7 +7,7 @@ import type { Store } from '../store/types.js';
 import { CodedError, UpstreamFailure, type ExchangeError } from '../errors.js';
 import type { CachedEntry } from './stored-policy.js';
 import type { CacheRequest, Clock, Outcome, UpstreamPort, UpstreamReply } from './request.js';
-import type { CacheStatusParams } from './status.js';
+import type { CacheStatusParams } from '../http/cache-status.js';
 import { makeStoredPolicy, canServeStaleOnError, canServeStaleOffline, ttl as ttlOf, currentAge } from './policy.js';
 import { validatorsFor, selectedBy304, updateHeaders } from './conditional.js';
 import { pairsToObject, removeRaw } from './header-pairs.js';

@@ -8,7 +8,9 @@ import { Transform, type Readable } from 'node:stream';
 import type { Config } from '../config/load.js';
 import type { AccessRecord, RequestObserver } from '../log/record.js';
 import type { CacheEngine } from '../cache/engine.js';
-import { formatCacheStatus } from '../cache/status.js';
+import { formatCacheStatus } from '../http/cache-status.js';
+import { ALLOWED_METHODS } from '../http/methods.js';
+import { viaEntry } from '../http/via.js';
 import { ProxyError, sendError, forbidden } from './errors.js';
 import type { Router } from './router.js';
 import { finishResponseHeaders } from './exchange.js';
@@ -167,7 +169,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const body = JSON.stringify({ purged: n, url }) + '\n';
     rec.status = n > 0 ? 200 : 404;
     rec.cacheStatus = status('purge');
-    res.writeHead(rec.status, finishResponseHeaders([['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))]], `1.1 ${c.via}`, rec.cacheStatus));
+    res.writeHead(rec.status, finishResponseHeaders([['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))]], viaEntry('1.1', c.via), rec.cacheStatus));
     res.end(body);
   }
 
@@ -187,7 +189,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       res.end(body);
       return;
     }
-    res.writeHead(200, finishResponseHeaders([['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE'], ['Content-Length', '0']], `1.1 ${c.via}`, rec.cacheStatus));
+    res.writeHead(200, finishResponseHeaders([['Allow', ALLOWED_METHODS], ['Content-Length', '0']], viaEntry('1.1', c.via), rec.cacheStatus));
     res.end();
   }
 }

@@ -62,11 +62,6 @@ export function getRaw(raw: readonly string[], name: string): string | undefined
   return found;
 }
 
-/** The Via entry this proxy adds (RFC 9110 §7.6.3): "1.1 larder" (protocol version of the message received). */
-export function viaEntry(httpVersion: string, pseudonym: string): string {
-  return `${httpVersion === '1.0' ? '1.0' : '1.1'} ${pseudonym}`;
-}
-
 /** True when a Via value already names this proxy (a forwarding loop). */
 export function viaNames(via: string | undefined, pseudonym: string): boolean {
   if (!via) return false;

@@ -8,7 +8,8 @@ import { networkInterfaces, hostname } from 'node:os';
 import type { Config } from '../config/load.js';
 import type { AccessRecord } from '../log/record.js';
 import { badRequest, forbidden, loopDetected, ProxyError } from './errors.js';
-import { stripHopByHop, viaNames, viaEntry, getRaw } from './headers.js';
+import { stripHopByHop, viaNames, getRaw } from './headers.js';
+import { viaEntry } from '../http/via.js';
 import type { Exchange, RouteMode } from './exchange.js';
 
 export interface RouterOptions {

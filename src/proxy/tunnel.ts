@@ -12,7 +12,7 @@ import type { Config } from '../config/load.js';
 import type { AccessRecord, CacheResult } from '../log/record.js';
 import type { Interceptor } from '../tls/intercept.js';
 import { rawErrorResponse } from './errors.js';
-import { formatCacheStatus } from '../cache/status.js';
+import { formatCacheStatus } from '../http/cache-status.js';
 
 export interface ConnectDeps {
   config: Config;

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Config } from '../config/load.js';
 import { rawErrorResponse, errorBody } from '../proxy/errors.js';
-import { formatCacheStatus } from '../cache/status.js';
+import { formatCacheStatus } from '../http/cache-status.js';
 
 export interface ListenerDeps {
   config: Config;
