@@ -3,7 +3,8 @@
  * larder's command line: `larder [options]` runs the proxy; subcommands `ca`, `purge`, `stats`, `warm`.
  * Errors in options or config exit 2 naming the key; other start-up failures exit 1 with a clear reason.
  */
-import { loadConfig, ConfigError, camelToKebab, type Config } from './config/load.js';
+import { loadConfig, camelToKebab, type Config } from './config/load.js';
+import { ConfigError } from './errors.js';
 import { OPTIONS } from './config/options.js';
 import { formatBytes, formatDuration } from './config/units.js';
 import { VERSION } from './version.js';

@@ -4,6 +4,11 @@
  * UpstreamFailure says why the upstream exchange failed and leaves the answer (502, 504, 403) to the proxy.
  */
 
+/** A bad option, flag, file or config entry: the message names the key and what was expected (the CLI prints it, exits 2). */
+export class ConfigError extends Error {
+  readonly code = 'LARDER_ERR_CONFIG';
+}
+
 export class CodedError extends Error {
   constructor(
     readonly status: number,

@@ -13,8 +13,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
+import { isLoopbackHost } from '../net/host.js';
 import type { MetricsView } from './metrics.js';
 import type { DashboardAssets } from './static.js';
 
@@ -222,13 +222,4 @@ export function hostAllowed(hostHeader: string | undefined, listenHost: string):
   if (!m) return false;
   const host = m[1]!.replace(/^\[|\]$/g, '').toLowerCase();
   return isLoopbackHost(host) || host === listenHost.replace(/^\[|\]$/g, '').toLowerCase();
-}
-
-/** localhost, 127.0.0.0/8, ::1 (and its IPv4-mapped form) */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h);
-  return false;
 }

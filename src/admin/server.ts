@@ -15,7 +15,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import { createAdminHandler, isLoopbackHost } from './api.js';
+import { createAdminHandler } from './api.js';
+import { isLoopbackHost } from '../net/host.js';
 import type { MetricsView } from './metrics.js';
 import { loadDashboardAssets } from './static.js';
 

@@ -7,7 +7,8 @@
  * Heuristic freshness is allowed by RFC 9111 §4.2.2 for responses without explicit expiration:
  * https://www.rfc-editor.org/rfc/rfc9111#section-4.2.2
  */
-import { ConfigError, type RefreshRuleInput } from '../config/load.js';
+import type { RefreshRuleInput } from '../config/load.js';
+import { ConfigError } from '../errors.js';
 import { parseDuration } from '../config/units.js';
 import { PRESETS, PRESET_NAMES, type PresetName } from './presets.js';
 

@@ -11,7 +11,7 @@
  */
 import type { Config } from '../config/load.js';
 import { camelToKebab } from '../config/load.js';
-import { isLoopbackHost } from '../server/access.js';
+import { isLoopbackHost } from '../net/host.js';
 
 /** An error message naming the flags to use, or undefined when the configuration is fine. */
 export function openRelayProblem(config: Config): string | undefined {

@@ -8,10 +8,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { OPTIONS, OPTION_BY_KEY, defaultCacheDir, defaultConfigDir, type OptionSpec } from './options.js';
 import { parseDuration, parseSize } from './units.js';
-
-export class ConfigError extends Error {
-  readonly code = 'LARDER_ERR_CONFIG';
-}
+import { ConfigError } from '../errors.js';
+import { parsePortRanges } from '../net/ports.js';
 
 /** One refresh rule (see cache/rules). Written in the config file under `rules:`. */
 export const RefreshRuleSchema = z.object({
@@ -258,9 +256,7 @@ function validate(c: Config): void {
     try { u = new URL(c.upstream); } catch { throw new ConfigError(`upstream: expected an http:// or https:// URL, got ${JSON.stringify(c.upstream)}`); }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`upstream: expected an http:// or https:// URL, got ${JSON.stringify(c.upstream)}`);
   }
-  for (const p of c.connectPorts) {
-    if (p !== '*' && !/^\d+(-\d+)?$/.test(p)) throw new ConfigError(`connectPorts: expected port numbers or ranges (443,8443,1000-2000) or *, got ${JSON.stringify(p)}`);
-  }
+  parsePortRanges(c.connectPorts, 'connectPorts');
   const rules = z.array(RefreshRuleSchema).safeParse(c.rules);
   if (!rules.success) {
     const issue = rules.error.issues[0]!;

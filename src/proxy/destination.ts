@@ -27,13 +27,14 @@
  * another for the connection (DNS rebinding). Node does not call `lookup` for IP literals, so callers
  * must also run `checkTarget` (or `checkHost`) on every destination.
  */
-import { BlockList, isIP } from 'node:net';
-import { lookup as dnsLookup } from 'node:dns/promises';
+import { type BlockList, isIP } from 'node:net';
 import type { LookupAddress } from 'node:dns';
-import { domainToASCII } from 'node:url';
 import { hostname as machineName, networkInterfaces } from 'node:os';
-import { ConfigError } from '../config/load.js';
-import { addressInList, normalizeAddress, parseCidrList } from '../server/access.js';
+import { addressInList, canonicalAddress, isLoopbackAddress, literalAddress, parseCidrList, reachesLoopback } from '../net/address.js';
+import { isLocalhostName, normalizeHost } from '../net/host.js';
+import { firstMatchingPattern, hostKey, parseHostPatterns, type HostPattern } from '../net/host-pattern.js';
+import { parsePortRanges, portInRanges, type PortRange } from '../net/ports.js';
+import { systemLookup, type HostLookup } from '../net/resolve.js';
 
 export class DestinationDeniedError extends Error {
   readonly code = 'LARDER_DESTINATION_DENIED';
@@ -44,7 +45,7 @@ export class DestinationDeniedError extends Error {
 }
 
 /** Resolves a name to all its addresses (dns.lookup with all: true). */
-export type Resolver = (hostname: string, options: { family: 0 | 4 | 6; hints?: number }) => Promise<LookupAddress[]>;
+export type Resolver = HostLookup;
 
 export type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void;
 
@@ -78,28 +79,12 @@ interface CidrRule {
   list: BlockList;
 }
 
-type HostPattern = { kind: 'exact' | 'subdomains' | 'domain'; name: string; text: string };
-
 const UNSPECIFIED: CidrRule = { text: 'the unspecified address (0.0.0.0/8, ::)', list: parseCidrList(['0.0.0.0/8', '::/128'], 'builtin') };
-const LOOPBACK = parseCidrList(['127.0.0.0/8', '::1/128'], 'builtin');
-
-/** RFC 6761 §6.3 localhost names, and the usual /etc/hosts aliases of ::1. */
-function isLocalhostName(h: string): boolean {
-  return h === 'localhost' || h.endsWith('.localhost') || h === 'localhost.localdomain' || h === 'ip6-localhost' || h === 'ip6-loopback';
-}
-
-/** True for a loopback client address (127.0.0.0/8, ::1, IPv4-mapped forms). */
-export function isLoopbackClient(address: string | undefined): boolean {
-  return address !== undefined && addressInList(LOOPBACK, address);
-}
-
-const defaultResolve: Resolver = (hostname, options) =>
-  dnsLookup(hostname, { all: true, family: options.family, ...(options.hints !== undefined ? { hints: options.hints } : {}) });
 
 export class DestinationPolicy {
   private readonly hostPatterns: HostPattern[];
   private readonly cidrRules: CidrRule[];
-  private readonly ports: { from: number; to: number }[];
+  private readonly ports: PortRange[];
   private readonly resolve: Resolver;
   private readonly allowLocalhost: boolean;
   private readonly ownPorts: () => OwnPorts;
@@ -110,10 +95,10 @@ export class DestinationPolicy {
 
   /** Throws a ConfigError naming the key for a bad CIDR or port entry. */
   constructor(opts: DestinationPolicyOptions) {
-    this.hostPatterns = opts.denyHosts.map(parseHostPattern).filter((p): p is HostPattern => p !== undefined);
+    this.hostPatterns = parseHostPatterns(opts.denyHosts);
     this.cidrRules = [UNSPECIFIED, ...opts.denyCidrs.map((text) => ({ text, list: parseCidrList([text], 'denyCidrs') }))];
-    this.ports = opts.connectPorts.map(parsePortRange);
-    this.resolve = opts.resolve ?? defaultResolve;
+    this.ports = parsePortRanges(opts.connectPorts, 'connectPorts');
+    this.resolve = opts.resolve ?? systemLookup;
     this.allowLocalhost = opts.allowLocalhostDestinations === true;
     this.ownPorts = opts.ownPorts ?? (() => ({}));
     this.exemptHosts = new Set((opts.exemptHosts ?? []).map(normalizeHost));
@@ -139,14 +124,14 @@ export class DestinationPolicy {
     const h = normalizeHost(host);
     const ip = literalAddress(h);
     // this machine's own name counts as loopback (Debian maps it to 127.0.1.1, and the lookup lets it through)
-    const loopback = ip !== undefined ? addressInList(LOOPBACK, ip) : isLocalhostName(h) || this.localNames.has(h);
+    const loopback = ip !== undefined ? reachesLoopback(ip) : isLocalhostName(h) || this.localNames.has(h);
     const local = loopback || (ip !== undefined && this.localAddresses.has(canonicalAddress(ip)));
     if (local) {
       const own = this.ownPorts();
       const which = port === own.proxy ? 'proxy' : port === own.admin ? 'admin' : undefined;
       if (which) return `destination ${host}:${port} is this proxy's own ${which} listener`;
     }
-    if (loopback && !this.allowLocalhost && !ctx.configuredUpstream && !isLoopbackClient(clientAddress)) {
+    if (loopback && !this.allowLocalhost && !ctx.configuredUpstream && !isLoopbackAddress(clientAddress)) {
       return `destination ${host} is the proxy host's loopback, refused to clients not on this machine (allowLocalhostDestinations)`;
     }
     return undefined;
@@ -164,11 +149,8 @@ export class DestinationPolicy {
       const reason = this.checkAddress(ip);
       if (reason !== undefined) return reason;
     }
-    const ascii = ip ?? (domainToASCII(h) || h);
-    for (const p of this.hostPatterns) {
-      if (matchesPattern(p, ascii)) return `destination host ${ascii} matches denied pattern ${p.text} (denyHosts)`;
-    }
-    return undefined;
+    const p = firstMatchingPattern(this.hostPatterns, h);
+    return p ? `destination host ${hostKey(h)} matches denied pattern ${p.text} (denyHosts)` : undefined;
   }
 
   /** The reason an address is refused, or undefined. */
@@ -184,8 +166,7 @@ export class DestinationPolicy {
   }
 
   portAllowedForConnect(port: number): boolean {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) return false;
-    return this.ports.some((r) => port >= r.from && port <= r.to);
+    return portInRanges(port, this.ports);
   }
 
   /**
@@ -247,78 +228,15 @@ export class DestinationPolicy {
    * refused to everyone, so "evil.example A 127.0.0.1" cannot reach the proxy host's loopback services.
    */
   private loopbackByName(hostname: string, address: string): string | undefined {
-    if (this.allowLocalhost || !addressInList(LOOPBACK, address)) return undefined;
+    if (this.allowLocalhost || !reachesLoopback(address)) return undefined;
     const h = normalizeHost(hostname);
     if (isLocalhostName(h) || this.localNames.has(h) || this.exemptHosts.has(h)) return undefined;
     return 'a loopback address, reached only through a localhost name (allowLocalhostDestinations)';
   }
 }
 
-/** The address in one spelling (IPv4-mapped as IPv4, IPv6 lower-case) for set lookups. */
-function canonicalAddress(ip: string): string {
-  return normalizeAddress(ip)?.address ?? ip;
-}
-
 function familyOf(f: number | string | undefined): 0 | 4 | 6 {
   if (f === 4 || f === 'IPv4') return 4;
   if (f === 6 || f === 'IPv6') return 6;
   return 0;
-}
-
-/** Lower-case, without [brackets], surrounding space and trailing dots. */
-function normalizeHost(host: string): string {
-  let h = String(host).trim().toLowerCase();
-  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  return h.replace(/\.+$/, '');
-}
-
-/**
- * The IP address a host string denotes, or undefined when it is a name. Accepts IPv6 (zone id kept out
- * of the check) and the numeric IPv4 spellings getaddrinfo/inet_aton and the URL parser accept.
- */
-function literalAddress(h: string): string | undefined {
-  const bare = h.includes('%') ? h.slice(0, h.indexOf('%')) : h;
-  if (isIP(bare) !== 0) return bare;
-  if (/^[0-9a-fx.]+$/.test(h) && /^(0x[0-9a-f]*|\d+)(\.(0x[0-9a-f]*|\d+)){0,3}$/.test(h)) {
-    try {
-      const parsed = new URL(`http://${h}/`).hostname;
-      if (isIP(parsed) === 4) return parsed;
-    } catch {
-      // not an IPv4 spelling the URL parser accepts (e.g. out of range): treat it as a name
-    }
-  }
-  return undefined;
-}
-
-function parseHostPattern(raw: string): HostPattern | undefined {
-  const text = raw.trim();
-  const lower = normalizeHost(text);
-  if (lower === '') return undefined;
-  const ascii = (s: string): string => domainToASCII(s) || s;
-  if (lower.startsWith('*.')) return { kind: 'subdomains', name: ascii(lower.slice(2)), text };
-  if (lower.startsWith('.')) return { kind: 'domain', name: ascii(lower.slice(1)), text };
-  return { kind: 'exact', name: literalAddress(lower) ?? ascii(lower), text };
-}
-
-function matchesPattern(p: HostPattern, host: string): boolean {
-  switch (p.kind) {
-    case 'exact':
-      return host === p.name;
-    case 'subdomains':
-      return host.endsWith(`.${p.name}`);
-    case 'domain':
-      return host === p.name || host.endsWith(`.${p.name}`);
-  }
-}
-
-function parsePortRange(raw: string): { from: number; to: number } {
-  const s = raw.trim();
-  if (s === '*') return { from: 1, to: 65535 };
-  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(s);
-  const from = m ? Number(m[1]) : NaN;
-  const to = m && m[2] !== undefined ? Number(m[2]) : from;
-  if (!m || from < 1 || to > 65535 || from > to) {
-    throw new ConfigError(`connectPorts: expected port numbers or ranges (443,8443,1000-2000) or *, got ${JSON.stringify(raw)}`);
-  }
-  return { from, to };
 }

@@ -16,7 +16,7 @@ import type { Router } from './router.js';
 import { finishResponseHeaders } from './exchange.js';
 import { cacheRequestOf } from './cache-request.js';
 import { respond } from './respond.js';
-import { parseCidrList, addressInList } from '../server/access.js';
+import { parseCidrList, addressInList } from '../net/address.js';
 import type { Admission, Refusal } from '../server/admission.js';
 
 export interface HostRule {

@@ -12,6 +12,7 @@ import type { Config } from '../config/load.js';
 import type { AccessRecord, CacheResult } from '../log/record.js';
 import type { Interceptor } from '../tls/intercept.js';
 import { rawErrorResponse } from './errors.js';
+import { parsePortRanges, portInRanges } from '../net/ports.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 
 export interface ConnectDeps {
@@ -57,20 +58,6 @@ export function parseConnectTarget(target: string | undefined): ConnectTarget | 
   const host = m[2]!;
   if (host.length > 253 || host.startsWith('.') || host.includes('..')) return undefined;
   return { host, port };
-}
-
-/** Is `port` allowed by config.connectPorts (`443`, `1000-2000`, `*`)? */
-export function isConnectPortAllowed(port: number, allowed: readonly string[]): boolean {
-  for (const p of allowed) {
-    if (p === '*') return true;
-    const dash = p.indexOf('-');
-    if (dash < 0) {
-      if (Number(p) === port) return true;
-    } else if (port >= Number(p.slice(0, dash)) && port <= Number(p.slice(dash + 1))) {
-      return true;
-    }
-  }
-  return false;
 }
 
 function authorityOf(t: ConnectTarget): string {
@@ -146,7 +133,7 @@ export function handleConnect(req: IncomingMessage, clientSocket: Duplex, head: 
   };
 
   if (!target) return refuse(400, 'CONNECT needs a host:port target');
-  if (!isConnectPortAllowed(target.port, config.connectPorts)) {
+  if (!portInRanges(target.port, parsePortRanges(config.connectPorts, 'connectPorts'))) {
     return refuse(403, `CONNECT to port ${target.port} is not allowed (connectPorts: ${config.connectPorts.join(', ')})`);
   }
 

@@ -15,7 +15,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hashProblem, loadHtpasswd, verifyPassword } from './htpasswd.js';
-import { normalizeAddress } from './access.js';
+import { normalizeAddress } from '../net/address.js';
 import type { RateLimiter } from './rate-limit.js';
 import { HashPool, HashPoolBusyError } from './hash-pool.js';
 

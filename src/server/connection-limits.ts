@@ -4,7 +4,7 @@
  * socket when it returns false. Counts drop when the socket closes, however it closes.
  */
 import type { Socket } from 'node:net';
-import { normalizeAddress } from './access.js';
+import { normalizeAddress } from '../net/address.js';
 
 export class ConnectionLimits {
   private readonly maxTotal: number;

@@ -18,7 +18,7 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../errors.js';
 
 const WEAK = 'weak or plain-text hash; use bcrypt: htpasswd -B';
 

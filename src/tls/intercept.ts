@@ -7,7 +7,9 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { normaliseHost, type LeafMinter } from './mint.js';
+import type { LeafMinter } from './mint.js';
+import { normalizeHost } from '../net/host.js';
+import { firstMatchingPattern, parseHostPatterns, type HostPattern } from '../net/host-pattern.js';
 
 export interface InterceptTarget {
   host: string;
@@ -39,23 +41,11 @@ export function interceptTargetOf(socket: unknown): InterceptTarget | undefined 
   return typeof socket === 'object' && socket !== null ? targets.get(socket) : undefined;
 }
 
-/**
- * Does `host` match `pattern`? Patterns: `example.com` (exactly), `*.example.com` (subdomains only),
- * `.example.com` (the domain and its subdomains), `*` (everything). Case-insensitive, trailing dot ignored.
- */
-export function matchHostPattern(host: string, pattern: string): boolean {
-  const h = normaliseHost(host);
-  const p = normaliseHost(pattern);
-  if (p === '*') return true;
-  if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
-  if (p.startsWith('.')) return h === p.slice(1) || h.endsWith(p);
-  return h === p;
-}
-
 export class Interceptor {
   private readonly minter: LeafMinter;
-  private readonly hosts: string[];
-  private readonly skip: string[];
+  /** host patterns (src/net/host-pattern.ts): `example.com`, `*.example.com`, `.example.com`, `*` */
+  private readonly hosts: HostPattern[];
+  private readonly skip: HostPattern[];
   private readonly server: http.Server;
   private readonly handshakeTimeout: number;
   private readonly log?: InterceptLogger;
@@ -64,16 +54,16 @@ export class Interceptor {
 
   constructor(opts: InterceptorOptions) {
     this.minter = opts.minter;
-    this.hosts = opts.hosts.filter((p) => p.trim() !== '');
-    this.skip = opts.skip.filter((p) => p.trim() !== '');
+    this.hosts = parseHostPatterns(opts.hosts);
+    this.skip = parseHostPatterns(opts.skip);
     this.server = opts.server;
     this.handshakeTimeout = opts.handshakeTimeout ?? 10_000;
     this.log = opts.log;
   }
 
   shouldIntercept(host: string): boolean {
-    if (this.skip.some((p) => matchHostPattern(host, p))) return false;
-    return this.hosts.length === 0 || this.hosts.some((p) => matchHostPattern(host, p));
+    if (firstMatchingPattern(this.skip, host)) return false;
+    return this.hosts.length === 0 || firstMatchingPattern(this.hosts, host) !== undefined;
   }
 
   /** Terminate TLS on `clientSocket` (the CONNECT has been answered with 200) and serve it decrypted. */
@@ -94,14 +84,14 @@ export class Interceptor {
   }
 
   private startTls(clientSocket: Duplex, context: tls.SecureContext, target: InterceptTarget, fail: (err: unknown, stage: string) => void): void {
-    const connectHost = normaliseHost(target.host);
+    const connectHost = normalizeHost(target.host);
     const tlsSocket = new tls.TLSSocket(clientSocket, {
       isServer: true,
       secureContext: context,
       ALPNProtocols: ['http/1.1'],
       // The client's SNI name gets its own leaf (it may differ from the CONNECT host, e.g. an IP CONNECT).
       SNICallback: (servername, cb) => {
-        if (normaliseHost(servername) === connectHost) return cb(null, context);
+        if (normalizeHost(servername) === connectHost) return cb(null, context);
         this.minter.secureContextFor(servername).then((c) => cb(null, c), (err: Error) => cb(err));
       },
     });

@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import type { CaMaterial } from './ca.js';
+import { normalizeHost } from '../net/host.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -41,14 +42,6 @@ export interface LeafMinterOptions {
   maxHosts?: number;
 }
 
-/** Normalise a TLS server name / CONNECT host: lower case, no brackets around IPv6, no trailing dot. */
-export function normaliseHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  if (h.endsWith('.') && isIP(h) === 0) h = h.slice(0, -1);
-  return h;
-}
-
 /** Host names we are willing to put in a certificate (RFC 1123 labels; `_` tolerated as browsers do). */
 function isCertifiableName(host: string): boolean {
   if (isIP(host) !== 0) return true;
@@ -69,8 +62,9 @@ export class LeafMinter {
 
   /** A TLS context presenting a leaf for `host` (DNS name or IP literal), minted on first use. */
   async secureContextFor(host: string): Promise<tls.SecureContext> {
-    const name = normaliseHost(host);
-    if (!isCertifiableName(name)) throw new MintError(`cannot issue a certificate for ${JSON.stringify(host)}`);
+    const name = normalizeHost(host);
+    // normalizeHost drops every trailing dot; a name with an empty label ("a.example..") is not certifiable
+    if (!isCertifiableName(name) || host.includes('..')) throw new MintError(`cannot issue a certificate for ${JSON.stringify(host)}`);
     const cached = this.cache.get(name);
     if (cached) {
       const m = await cached;

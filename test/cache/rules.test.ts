@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, makeConfig } from '../../src/config/load.js';
+import { makeConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
 import { compileRule, compileRules, globToRegExp, RefreshRules, DEFAULT_IMMUTABLE_MAX_SECONDS } from '../../src/cache/rules.js';
 
 test('the first matching rule wins, in the order given (like refresh_pattern)', () => {

@@ -7,7 +7,10 @@ import net, { type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { makeConfig, type Config } from '../../src/config/load.js';
 import type { AccessRecord } from '../../src/log/record.js';
-import { handleConnect, isConnectPortAllowed, parseConnectTarget, type ConnectDeps } from '../../src/proxy/tunnel.js';
+import { handleConnect, parseConnectTarget, type ConnectDeps } from '../../src/proxy/tunnel.js';
+import { parsePortRanges, portInRanges } from '../../src/net/ports.js';
+
+const isConnectPortAllowed = (port: number, allowed: string[]): boolean => portInRanges(port, parsePortRanges(allowed, 'connectPorts'));
 import { issueCert, makeTestCa, startHttpsOrigin, tempDir, writePem } from '../helpers/tls-fixtures.js';
 
 const run = promisify(execFile);

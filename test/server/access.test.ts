@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ConfigError, makeConfig } from '../../src/config/load.js';
-import { ClientAccess, addressInList, isLoopbackHost, normalizeAddress, parseCidrList } from '../../src/server/access.js';
+import { makeConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+import { ClientAccess } from '../../src/server/access.js';
+import { addressInList, normalizeAddress, parseCidrList } from '../../src/net/address.js';
+import { isLoopbackHost } from '../../src/net/host.js';
 import { openRelayProblem } from '../../src/cli/open-relay-check.js';
 
 test('empty allow means loopback only, in every textual form', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { ConfigError } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
 import { ProxyAuth, parseBasic } from '../../src/server/auth.js';
 import { RateLimiter } from '../../src/server/rate-limit.js';
 import { hashScrypt } from '../../src/server/htpasswd.js';

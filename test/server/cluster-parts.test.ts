@@ -95,7 +95,8 @@ test('merged metrics: counters and the memory tier are summed, the shared lmdb t
 });
 
 test('--workers takes 1..1024; unset means one per CPU (resolved by the CLI)', async () => {
-  const { loadConfig, ConfigError } = await import('../../src/config/load.js');
+  const { loadConfig } = await import('../../src/config/load.js');
+  const { ConfigError } = await import('../../src/errors.js');
   assert.equal(loadConfig([]).config.workers, undefined);
   assert.equal(loadConfig(['--workers', '3']).config.workers, 3);
   assert.equal(loadConfig([], { LARDER_WORKERS: '1' }).config.workers, 1);

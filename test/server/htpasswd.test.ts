@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { ConfigError } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
 import { hashProblem, hashScrypt, loadHtpasswd, parseHtpasswd, shaCrypt, shaCryptAsync, verifyPassword } from '../../src/server/htpasswd.js';
 import { SHA_CRYPT_VECTORS, bcryptHash, tempDir } from '../helpers/htpasswd-fixtures.js';
 

@@ -9,9 +9,12 @@ import { makeConfig } from '../../src/config/load.js';
 import type { AccessRecord } from '../../src/log/record.js';
 import { handleConnect } from '../../src/proxy/tunnel.js';
 import { loadOrCreateCa, type CaMaterial } from '../../src/tls/ca.js';
-import { Interceptor, interceptTargetOf, matchHostPattern } from '../../src/tls/intercept.js';
+import { Interceptor, interceptTargetOf } from '../../src/tls/intercept.js';
+import { firstMatchingPattern, parseHostPatterns } from '../../src/net/host-pattern.js';
 import { LeafMinter } from '../../src/tls/mint.js';
 import { issueCert, makeTestCa, startHttpsOrigin, tempDir, writePem, type TestOrigin } from '../helpers/tls-fixtures.js';
+
+const matchHostPattern = (host: string, pattern: string): boolean => firstMatchingPattern(parseHostPatterns([pattern]), host) !== undefined;
 
 test('host patterns: exact, *.domain (subdomains), .domain (domain and subdomains)', () => {
   assert.equal(matchHostPattern('example.com', 'example.com'), true);
