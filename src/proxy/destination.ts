@@ -35,14 +35,7 @@ import { isLocalhostName, normalizeHost } from '../net/host.js';
 import { firstMatchingPattern, hostKey, parseHostPatterns, type HostPattern } from '../net/host-pattern.js';
 import { parsePortRanges, portInRanges, type PortRange } from '../net/ports.js';
 import { systemLookup, type HostLookup } from '../net/resolve.js';
-
-export class DestinationDeniedError extends Error {
-  readonly code = 'LARDER_DESTINATION_DENIED';
-  constructor(message: string, readonly host: string, readonly rule: string, readonly address?: string) {
-    super(message);
-    this.name = 'DestinationDeniedError';
-  }
-}
+import { DestinationDeniedError } from '../errors.js';
 
 /** Resolves a name to all its addresses (dns.lookup with all: true). */
 export type Resolver = HostLookup;

@@ -1,28 +1,10 @@
 /**
- * Every error larder answers with itself: a coded class (so users and docs can match on codes) and the
- * short text/plain page that names the reason and the URL. No stack trace ever reaches a client.
+ * The error pages larder answers with itself: the short text/plain page that names the reason and the
+ * URL, on a ServerResponse or as raw bytes. The coded errors themselves are src/errors.ts. No stack
+ * trace ever reaches a client.
  */
 import type { ServerResponse } from 'node:http';
-import { CodedError, UpstreamFailure, notCached as notCachedError, type ExchangeError } from '../errors.js';
-
-export { CodedError as ProxyError };
-type ProxyError = CodedError;
-
-export const badRequest = (why: string) => new CodedError(400, 'LARDER_ERR_BAD_REQUEST', why, 'bad-request');
-export const forbidden = (why: string, detail = 'denied') => new CodedError(403, 'LARDER_ERR_FORBIDDEN', why, detail);
-export const loopDetected = (why: string) => new CodedError(508, 'LARDER_ERR_LOOP', why, 'loop');
-export const upstreamFailed = (why: string, detail = 'upstream-error') => new CodedError(502, 'LARDER_ERR_BAD_GATEWAY', why, detail);
-export const upstreamTimeout = (why: string) => new CodedError(504, 'LARDER_ERR_GATEWAY_TIMEOUT', why, 'timeout');
-export const notCached = notCachedError;
-
-/** The answer to a failed upstream exchange: 504 for a timeout, 403 for a denied destination, else 502. */
-export function proxyErrorOf(err: ExchangeError): ProxyError {
-  if (err instanceof CodedError) return err;
-  if (err.kind === 'timeout') return new CodedError(504, 'LARDER_ERR_GATEWAY_TIMEOUT', err.message, err.detail);
-  if (err.kind === 'denied') return new CodedError(403, 'LARDER_ERR_DESTINATION', err.message, err.detail);
-  return new CodedError(502, 'LARDER_ERR_BAD_GATEWAY', err.message, err.detail);
-}
-export { UpstreamFailure };
+import type { CodedError } from '../errors.js';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 407: 'Proxy Authentication Required',
@@ -54,7 +36,7 @@ export function rawErrorResponse(status: number, reason: string, url: string | u
 }
 
 /** Write an error page on a ServerResponse (when headers are not sent yet); otherwise cut the connection. */
-export function sendError(res: ServerResponse, err: ProxyError, url: string | undefined, cacheStatus: string, close = false): void {
+export function sendError(res: ServerResponse, err: CodedError, url: string | undefined, cacheStatus: string, close = false): void {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -11,7 +11,8 @@ import type { CacheEngine } from '../cache/engine.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 import { ALLOWED_METHODS } from '../http/methods.js';
 import { viaEntry } from '../http/via.js';
-import { ProxyError, sendError, forbidden } from './errors.js';
+import { sendError } from './errors.js';
+import { CodedError, bodyTooLarge, forbidden, internalError } from '../errors.js';
 import type { Router } from './router.js';
 import { finishResponseHeaders } from './exchange.js';
 import { cacheRequestOf } from './cache-request.js';
@@ -38,10 +39,7 @@ export interface HandlerDeps {
   authenticatedUser?: (socket: unknown) => string | undefined;
 }
 
-const bodyTooLarge = (max: number) =>
-  new ProxyError(413, 'LARDER_ERR_BODY_TOO_LARGE', `request body larger than ${max} bytes`, 'body-too-large');
-
-/** The request body, failing with a 413 ProxyError once more than `max` bytes went through. */
+/** The request body, failing with a 413 CodedError once more than `max` bytes went through. */
 function limitBody(req: IncomingMessage, max: number): Readable {
   let seen = 0;
   const limited = new Transform({
@@ -84,7 +82,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   // connections answered with "Connection: close": requests pipelined behind are not processed
   // https://www.rfc-editor.org/rfc/rfc9112#section-9.6
   const closing = new WeakSet<object>();
-  const refuse = (res: ServerResponse, rec: AccessRecord, err: ProxyError, close = false) => {
+  const refuse = (res: ServerResponse, rec: AccessRecord, err: CodedError, close = false) => {
     if (close) closing.add(res.req.socket);
     rec.cache = 'error';
     rec.status = err.status;
@@ -93,7 +91,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   };
 
   const refuseAdmission = (res: ServerResponse, rec: AccessRecord, r: Refusal) =>
-    refuse(res, rec, new ProxyError(r.status, r.code, r.reason, r.detail, r.headers), r.close);
+    refuse(res, rec, new CodedError(r.status, r.code, r.reason, r.detail, r.headers), r.close);
 
   return (req, res) => {
     if (closing.has(req.socket)) {
@@ -111,7 +109,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     });
     void handle(req, res, rec).catch((err) => {
       deps.onInternalError?.(err);
-      refuse(res, rec, new ProxyError(500, 'LARDER_ERR_INTERNAL', 'internal proxy error', 'internal'), true);
+      refuse(res, rec, internalError(), true);
     });
   };
 
@@ -122,7 +120,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     try {
       ex = deps.router.route(req, res, rec);
     } catch (err) {
-      if (err instanceof ProxyError) return refuse(res, rec, err, err.status === 400 || err.status === 414 || err.status === 431 || err.status === 505);
+      if (err instanceof CodedError) return refuse(res, rec, err, err.status === 400 || err.status === 414 || err.status === 431 || err.status === 505);
       throw err;
     }
     // intercepted requests were admitted with their CONNECT

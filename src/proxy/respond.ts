@@ -8,7 +8,8 @@
 import type { ServerResponse } from 'node:http';
 import type { BodySource } from '../store/types.js';
 import type { Outcome, StoredOutcome, UpstreamOutcome } from '../cache/request.js';
-import { proxyErrorOf, sendError } from './errors.js';
+import { sendError } from './errors.js';
+import { answerForExchangeError } from '../errors.js';
 import type { Exchange } from './exchange.js';
 
 export interface RespondOptions {
@@ -37,7 +38,7 @@ export async function respond(ex: Exchange, out: Outcome, opts: RespondOptions):
   ex.record.cacheStatus = out.cacheStatus;
   ex.record.cache = out.result;
   if (out.kind === 'error') {
-    const err = proxyErrorOf(out.error);
+    const err = answerForExchangeError(out.error);
     ex.record.status = err.status;
     sendError(ex.res, err, ex.resourceUrl, out.cacheStatus, err.status === 413);
     return;

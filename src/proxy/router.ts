@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { networkInterfaces, hostname } from 'node:os';
 import type { Config } from '../config/load.js';
 import type { AccessRecord } from '../log/record.js';
-import { badRequest, forbidden, loopDetected, ProxyError } from './errors.js';
+import { badRequest, forbidden, loopDetected, tooManyHeaders, uriTooLong, versionNotSupported } from '../errors.js';
 import { stripHopByHop, viaNames, getRaw } from './headers.js';
 import { viaEntry } from '../http/via.js';
 import type { Exchange, RouteMode } from './exchange.js';
@@ -52,17 +52,17 @@ export class Router {
     }
   }
 
-  /** Build the Exchange for a request, or throw a ProxyError explaining the refusal. */
+  /** Build the Exchange for a request, or throw a CodedError explaining the refusal. */
   route(req: IncomingMessage, res: ServerResponse, record: AccessRecord): Exchange {
     const c = this.opts.config;
     const method = req.method ?? 'GET';
     const rawUrl = req.url ?? '';
     // llhttp passes HTTP/0.9 and HTTP/2.0 request lines through; larder speaks 1.0 and 1.1 only (RFC 9110 §15.6.6)
     if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
-      throw new ProxyError(505, 'LARDER_ERR_VERSION', `HTTP/${req.httpVersion} is not supported: larder speaks HTTP/1.0 and HTTP/1.1`, 'version-not-supported');
+      throw versionNotSupported(req.httpVersion);
     }
-    if (rawUrl.length > c.maxUrlLength) throw new ProxyError(414, 'LARDER_ERR_URI_TOO_LONG', `request target longer than ${c.maxUrlLength} bytes`, 'uri-too-long');
-    if (req.rawHeaders.length / 2 > c.maxHeaders) throw new ProxyError(431, 'LARDER_ERR_HEADERS', `more than ${c.maxHeaders} header fields`, 'too-many-headers');
+    if (rawUrl.length > c.maxUrlLength) throw uriTooLong(c.maxUrlLength);
+    if (req.rawHeaders.length / 2 > c.maxHeaders) throw tooManyHeaders(c.maxHeaders);
     let hostLines = 0;
     for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hostLines++;
     if (hostLines > 1) throw badRequest('more than one Host header field (RFC 9112 §3.2)');

@@ -6,8 +6,8 @@ import { once } from 'node:events';
 import type { LookupAddress } from 'node:dns';
 import fc from 'fast-check';
 import { Agent, request } from 'undici';
-import { ConfigError } from '../../src/errors.js';
-import { DestinationDeniedError, DestinationPolicy, type Resolver } from '../../src/proxy/destination.js';
+import { ConfigError, DestinationDeniedError } from '../../src/errors.js';
+import { DestinationPolicy, type Resolver } from '../../src/proxy/destination.js';
 
 const DEFAULT_DENY = ['169.254.0.0/16', 'fe80::/10'];
 
