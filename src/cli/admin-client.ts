@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import type { Config } from '../config/load.js';
 import type { StoreStats } from '../store/types.js';
 import type { StatsSnapshot } from '../admin/metrics.js';
-import { formatBytes } from '../admin/summary.js';
+import { formatBytes } from '../config/units.js';
 
 type AdminConfig = Pick<Config, 'adminHost' | 'adminPort' | 'adminToken' | 'cacheDir'>;
 

@@ -241,7 +241,8 @@ function progressReporter(out: NodeJS.WritableStream, isTTY: boolean, total: num
   };
 }
 
-export function formatSummary(s: WarmSummary): string {
+/** The report `larder warm` prints at the end: totals, then one row per outcome. */
+export function formatWarmReport(s: WarmSummary): string {
   const width = String(Math.max(s.stored, s.fresh, s.notStored, s.failed)).length;
   const row = (label: string, n: number) => `  ${label.padEnd(14)}${String(n).padStart(width)}\n`;
   let text = `warmed ${s.total} URL${s.total === 1 ? '' : 's'} in ${(s.ms / 1000).toFixed(1)}s, ${formatBytes(s.bytes)} received\n`;
@@ -303,6 +304,6 @@ export async function runWarm(opts: WarmOptions): Promise<number> {
     onResult: (_r, s) => progress.update(s),
   });
   progress.end(summary);
-  out.write(formatSummary(summary));
+  out.write(formatWarmReport(summary));
   return summary.failed === 0 ? 0 : 1;
 }

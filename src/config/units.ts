@@ -30,6 +30,11 @@ export function parseDuration(input: string | number): number | undefined {
   return Math.round(Number(m[1]) * unit);
 }
 
+/**
+ * Bytes for people, in --help, the README's options table, `larder stats`, --summary and `larder warm`:
+ * exact decimal sizes as written (256MB), anything else in binary units with one decimal (97.7KiB).
+ * parseSize reads each result back (exactly where no rounding was needed).
+ */
 export function formatBytes(n: number): string {
   // a value given in decimal units reads back the way it was written (1GB, not 953.7MiB)
   for (const [unit, size] of [['TB', 1e12], ['GB', 1e9], ['MB', 1e6]] as const) {

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { createDiagnostics } from '../log/diagnostics.js';
 import { startAdmin, type AdminHandle } from '../admin/server.js';
-import { formatSummary } from '../admin/summary.js';
+import { formatStatsLine } from '../admin/summary.js';
 import type { MetricsView, StatsSnapshot } from '../admin/metrics.js';
 import { VERSION } from '../version.js';
 import { CollapseLocks } from './cluster-collapse.js';
@@ -287,7 +287,7 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
     },
     summary(out, intervalMs = 5000) {
       const timer = setInterval(() => {
-        view.snapshot().then((s) => { out.write(`${formatSummary(s)}\n`); }, () => undefined);
+        view.snapshot().then((s) => { out.write(`${formatStatsLine(s)}\n`); }, () => undefined);
       }, intervalMs);
       timer.unref();
       return () => clearInterval(timer);

@@ -11,6 +11,7 @@ import { createPrivateKey, createPublicKey, webcrypto, X509Certificate as NodeX5
 import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { randomSerial } from './serial.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -156,12 +157,6 @@ async function toWebCryptoKey(key: KeyObject, keyPath: string): Promise<{ signin
   throw new CaError('LARDER_ERR_CA_INVALID', `${keyPath}: unsupported key type (use ECDSA P-256/P-384 or RSA)`);
 }
 
-function randomSerial(): string {
-  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = bytes[0]! & 0x7f; // positive INTEGER (RFC 5280 §4.1.2.2)
-  if (bytes[0] === 0) bytes[0] = 1;
-  return Buffer.from(bytes).toString('hex');
-}
 
 async function readText(path: string): Promise<string> {
   try {

@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import type { CaMaterial } from './ca.js';
+import { randomSerial } from './serial.js';
 import { normalizeHost } from '../net/host.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -128,10 +129,4 @@ export class LeafMinter {
     })();
     return this.authorityKeyId;
   }
-}
-
-function randomSerial(): string {
-  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = (bytes[0]! & 0x7f) | 0x01; // positive, no leading zero octet (RFC 5280 §4.1.2.2)
-  return Buffer.from(bytes).toString('hex');
 }

@@ -70,7 +70,7 @@ test('stats prints the running proxy figures', async (t) => {
   assert.match(text, /^requests +2 /m);
   assert.match(text, /^hit ratio +50\.0% since start/m);
   assert.match(text, /^byte hit +50\.0% since start/m);
-  assert.match(text, /^ +memory +3 objects +3\.0 kB of 10\.0 kB \(30\.0%\) +1 evictions$/m);
+  assert.match(text, /^ +memory +3 objects +2\.9KiB of 9\.8KiB \(30\.0%\) +1 evictions$/m);
   assert.match(text, /h\.test/);
 });
 
