@@ -74,8 +74,4 @@ export class Collapser implements KeyCollapser {
       flight.waiters--;
     }
   }
-
-  get inFlight(): number {
-    return this.flights.size;
-  }
 }

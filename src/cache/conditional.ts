@@ -100,11 +100,6 @@ export function selectedBy304(stored: [string, string][], res304: Headers): bool
   return true;
 }
 
-/** Does the stored response carry a validator (ETag or a valid Last-Modified) for revalidation (§4.3.1)? */
-export function hasValidator(stored: [string, string][]): boolean {
-  return Object.keys(validatorsFor(stored)).length > 0;
-}
-
 /** Fields never copied from a 304 onto the stored response (https://www.rfc-editor.org/rfc/rfc9111#section-3.2). */
 const NOT_UPDATED = new Set([
   // https://www.rfc-editor.org/rfc/rfc9111#section-3.2: Content-Length is not updated

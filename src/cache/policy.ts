@@ -45,25 +45,6 @@ function responseDirectives(res: { headers: Headers }): Directives {
   return parseCacheControl(res.headers['cache-control']);
 }
 
-/**
- * Field names of a qualified `private="a, b"`. A shared cache MUST NOT store those fields
- * (https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.7). canStore() refuses any response with `private`,
- * qualified or not, so the engine never has to strip them; this is exposed for logging and future use.
- */
-export function privateFieldNames(res: { headers: Headers }): string[] {
-  return fieldNames(responseDirectives(res).get('private'));
-}
-
-/**
- * Field names of a qualified `no-cache="a, b"` (https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.4):
- * the response may be stored and reused, but the listed fields MUST NOT be sent in a response to a later
- * request without successful revalidation. The engine strips them when serving without revalidation.
- * An unqualified (or empty) no-cache yields [] and sets StoredPolicy.noCache instead.
- */
-export function noCacheFieldNames(res: { headers: Headers }): string[] {
-  return fieldNames(responseDirectives(res).get('no-cache'));
-}
-
 /** Explicit expiration present: https://www.rfc-editor.org/rfc/rfc9111#section-3 (Expires, max-age, s-maxage). */
 function hasExplicitExpiration(cc: Directives, res: ResponseInfo): boolean {
   return cc.has('s-maxage') || cc.has('max-age') || firstValue(res.headers, 'expires') !== undefined;
@@ -321,9 +302,4 @@ export function canServeStaleOffline(p: StoredPolicy, now: number, graceMs: numb
 /** only-if-cached: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1.7 */
 export function onlyIfCached(reqHeaders: Headers): boolean {
   return parseCacheControl(reqHeaders['cache-control']).has('only-if-cached');
-}
-
-/** Request no-store: https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1.5 */
-export function requestNoStore(reqHeaders: Headers): boolean {
-  return parseCacheControl(reqHeaders['cache-control']).has('no-store');
 }

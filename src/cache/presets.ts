@@ -1,6 +1,6 @@
 /**
- * Built-in refresh rules for package mirrors (`--preset debian,npm,pypi,oci`), documented with their
- * exact patterns and the reasons for their numbers in docs/presets.md.
+ * Built-in refresh rules for package mirrors (`--preset debian,npm,pypi,oci`); the README's "Package
+ * mirrors and CI farms" section lists them, and the reasons for their numbers are the comments below.
  *
  * Every pattern matches http:// and https:// on any host (mirrors live under many names and path
  * prefixes) and is anchored on the path structure of the repository format, so an unrelated site is not

@@ -35,8 +35,6 @@ export interface HandlerDeps {
   observers: RequestObserver[];
   onDenied?: (reason: string) => void;
   onInternalError?: (err: unknown) => void;
-  /** sockets already authenticated (intercepted TLS inherits its CONNECT's authentication) */
-  authenticatedUser?: (socket: unknown) => string | undefined;
 }
 
 /** The request body, failing with a 413 CodedError once more than `max` bytes went through. */
@@ -125,13 +123,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     }
     // intercepted requests were admitted with their CONNECT
     if (admitted && deps.admission?.authenticates && ex.mode !== 'intercept') {
-      const inherited = ex.mode === 'forward' ? deps.authenticatedUser?.(req.socket) : undefined;
-      if (inherited) rec.user = inherited;
-      else {
-        const v = await deps.admission.authenticate(admitted, req.headers['proxy-authorization'], rec.clientAddress, ex.mode === 'forward');
-        if (!v.ok) return refuseAdmission(res, rec, v);
-        if (v.user !== undefined) rec.user = v.user;
-      }
+      const v = await deps.admission.authenticate(admitted, req.headers['proxy-authorization'], rec.clientAddress, ex.mode === 'forward');
+      if (!v.ok) return refuseAdmission(res, rec, v);
+      if (v.user !== undefined) rec.user = v.user;
     }
     // in every mode: a reverse target is the configured upstream, exempt from the loopback rule only
     if (deps.destination) {

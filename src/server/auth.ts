@@ -58,8 +58,7 @@ interface Verified {
 }
 
 export class ProxyAuth {
-  private users: Map<string, string>;
-  private readonly file: string;
+  private readonly users: Map<string, string>;
   private readonly realm: string;
   private readonly limiter: RateLimiter | undefined;
   private readonly ttl: number;
@@ -73,30 +72,18 @@ export class ProxyAuth {
 
   /** Reads the file now; throws a ConfigError when it is unreadable or holds a weak hash. */
   constructor(opts: ProxyAuthOptions) {
-    this.file = opts.file;
     this.realm = opts.realm;
     this.limiter = opts.limiter;
     this.ttl = opts.cacheTtlMs ?? 60_000;
     this.cacheMax = Math.max(1, opts.cacheMax ?? 1024);
     this.now = opts.now ?? Date.now;
     this.verifyPassword = opts.verify ?? pooledVerifier(sharedPool ??= new HashPool());
-    this.users = loadHtpasswd(this.file);
+    this.users = loadHtpasswd(opts.file);
   }
 
   /** Value of Proxy-Authenticate for a 407 (RFC 7617 §2, §2.1 charset). */
   challenge(): string {
     return `Basic realm="${quote(this.realm)}", charset="UTF-8"`;
-  }
-
-  /**
-   * Re-read the file (SIGHUP). On error the previous users stay in force and the ConfigError is thrown
-   * for the caller to log. Remembered verifications are dropped so removed users and changed passwords
-   * take effect at once.
-   */
-  reload(): void {
-    this.users = loadHtpasswd(this.file);
-    this.verified.clear();
-    this.pending.clear();
   }
 
   /** Number of users loaded. */

@@ -118,10 +118,6 @@ export class ClusterCollapser implements KeyCollapser {
       clearTimeout(timer);
     }
   }
-
-  get inFlight(): number {
-    return this.flights.size;
-  }
 }
 
 interface Lock {

@@ -1,5 +1,5 @@
 /**
- * The Store interface: what every tier (memory, lmdb disk, redis, tiered) implements.
+ * The Store interface: what every tier (memory, lmdb disk, tiered) implements.
  * A store knows nothing of HTTP semantics: it keeps entries (metadata + body bytes) under a primary key
  * and a variant id, and makes a new entry visible only once its body was written completely.
  */

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  evaluatePreconditions, hasValidator, parseEntityTagList, selectedBy304, updateHeaders, validatorsFor,
+  evaluatePreconditions, parseEntityTagList, selectedBy304, updateHeaders, validatorsFor,
 } from '../../src/cache/conditional.js';
 
 const LM = 'Mon, 01 Jan 2024 00:00:00 GMT';
+const hasValidator = (stored: [string, string][]): boolean => Object.keys(validatorsFor(stored)).length > 0;
 const LATER = 'Tue, 02 Jan 2024 00:00:00 GMT';
 const EARLIER = 'Sun, 31 Dec 2023 00:00:00 GMT';
 

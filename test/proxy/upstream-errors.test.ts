@@ -45,6 +45,8 @@ test('connection refused gives 502 naming the cause and the URL', async () => {
   assert.match(r.body.toString(), new RegExp(`127\\.0\\.0\\.1:${port}/gone`));
   assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
   assert.match(String(r.headers['cache-status']), /detail=connect-refused/);
+  // the README's Cache-Status table shows this exact value
+  assert.equal(r.headers['cache-status'], 'larder; fwd=uri-miss; detail=connect-refused');
 });
 
 test('an origin that never answers gives 504 after --upstream-timeout', async () => {
