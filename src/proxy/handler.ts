@@ -20,13 +20,16 @@ import { respond } from './respond.js';
 import { parseCidrList, addressInList } from '../net/address.js';
 import type { Admission, Refusal } from '../server/admission.js';
 
+/** The options the request handler reads (a slice of Config). */
+export type HandlerConfig = Pick<Config, 'idleTimeout' | 'maxRequestBody' | 'purgeAllow' | 'via'>;
+
 export interface HostRule {
   /** reason to refuse a request from clientAddress to host:port, or undefined (DestinationPolicy.checkTarget) */
   checkTarget(host: string, port: number, clientAddress: string | undefined, ctx?: { configuredUpstream?: boolean }): string | undefined;
 }
 
 export interface HandlerDeps {
-  config: Config;
+  config: HandlerConfig;
   router: Router;
   engine: CacheEngine;
   /** client rule, authentication and its failure limit (shared with CONNECT) */

@@ -12,8 +12,11 @@ import { stripHopByHop, viaNames, getRaw } from './headers.js';
 import { viaEntry } from '../http/via.js';
 import type { Exchange, RouteMode } from './exchange.js';
 
+/** The options the router reads (a slice of Config). */
+export type RouterConfig = Pick<Config, 'forward' | 'host' | 'maxHeaders' | 'maxUrlLength' | 'stripRequestHeaders' | 'upstream' | 'upstreamHost' | 'via' | 'xForwardedFor'>;
+
 export interface RouterOptions {
-  config: Config;
+  config: RouterConfig;
   /** the port the proxy listens on (after binding) */
   listenPort: () => number;
   /** CONNECT target of an intercepted TLS socket */

@@ -15,8 +15,11 @@ import { rawErrorResponse } from './errors.js';
 import { parsePortRanges, portInRanges } from '../net/ports.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 
+/** The options CONNECT reads (a slice of Config). */
+export type TunnelConfig = Pick<Config, 'connectPorts' | 'connectTimeout' | 'idleTimeout' | 'via'>;
+
 export interface ConnectDeps {
-  config: Config;
+  config: TunnelConfig;
   /** destination check from the safety layer (deny lists, DNS pinning); returns a reason to refuse with 403, or undefined */
   checkDestination?: (host: string, port: number, clientAddress?: string) => Promise<string | undefined>;
   /** an intercept engine, when --intercept is on */

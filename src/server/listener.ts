@@ -10,8 +10,11 @@ import type { Config } from '../config/load.js';
 import { rawErrorResponse, errorBody } from '../proxy/errors.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 
+/** The options the listener reads (a slice of Config). */
+export type ListenerConfig = Pick<Config, 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections' | 'maxHeaderSize' | 'maxHeaders' | 'via'>;
+
 export interface ListenerDeps {
-  config: Config;
+  config: ListenerConfig;
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
   onConnect?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** returns false to refuse a new connection (total / per-client caps) */
