@@ -29,12 +29,18 @@ interface Flight {
 
 export class Collapser implements KeyCollapser {
   private readonly flights = new Map<string, Flight>();
+  /** requests not collapsed because maxFlights flights were already running (they went upstream alone) */
+  refusedAtMax = 0;
 
   constructor(private readonly timeoutMs: number, private readonly maxFlights = 100_000) {}
 
   /** Become the leader for key (returns a finish callback), or undefined when a flight is already running. */
   lead(key: string): ((r: FlightResult) => void) | undefined {
-    if (this.flights.has(key) || this.flights.size >= this.maxFlights) return undefined;
+    if (this.flights.has(key)) return undefined;
+    if (this.flights.size >= this.maxFlights) {
+      this.refusedAtMax++;
+      return undefined;
+    }
     let resolve!: (r: FlightResult) => void;
     const promise = new Promise<FlightResult>((r) => { resolve = r; });
     const flight: Flight = { promise, resolve, waiters: 0 };

@@ -60,7 +60,8 @@ interface Verified {
 export class ProxyAuth {
   private readonly users: Map<string, string>;
   private readonly realm: string;
-  private readonly limiter: RateLimiter | undefined;
+  /** the failure limiter (its `evictions` is a metric) */
+  readonly limiter: RateLimiter | undefined;
   private readonly ttl: number;
   private readonly cacheMax: number;
   private readonly now: () => number;

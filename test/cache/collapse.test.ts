@@ -34,3 +34,18 @@ test('finishing twice is harmless and waiting without a flight returns at once',
   finish({ stored: true });
   assert.deepEqual(await c.wait('k'), { stored: false, timedOut: false });
 });
+
+test('past maxFlights a request is not collapsed, and the refusal is counted', async () => {
+  const c = new Collapser(1000, 2);
+  const a = c.lead('a');
+  const b = c.lead('b');
+  assert.ok(a && b);
+  assert.equal(c.lead('c'), undefined, 'no third flight');
+  assert.equal(c.has('c'), false);
+  assert.deepEqual(await c.wait('c'), { stored: false, timedOut: false }, 'nothing to wait for: it goes upstream alone');
+  assert.equal(c.lead('a'), undefined, 'a follower of a running flight is not a refusal');
+  assert.equal(c.refusedAtMax, 1);
+  a({ stored: true });
+  assert.ok(c.lead('c'), 'a slot is free again');
+  assert.equal(c.refusedAtMax, 1);
+});
