@@ -12,7 +12,8 @@ import type { CachedEntry } from './stored-policy.js';
 import type { CacheRequest, Clock, Outcome, UpstreamPort, UpstreamReply } from './request.js';
 import { formatCacheStatus, cacheResultOf, type CacheStatusParams, type FwdReason } from './status.js';
 import { Collapser, type KeyCollapser } from './collapse.js';
-import { serveStored } from './serve.js';
+import { serveStored, readyHead } from './serve.js';
+import type { PlainHit } from './plain-hit.js';
 import { decideUse, onlyIfCached, ttl as ttlOf, type PolicyOptions, type RuleParams } from './policy.js';
 import { primaryKey } from './key.js';
 import { variantMatches } from './vary.js';
@@ -253,6 +254,13 @@ export class CacheEngine implements ValidationCore {
     const r = await serveStored(req, this.store, entry, { via: viaOf(req.httpVersion, this.name), cacheStatus, now: how.now, unvalidated: how.unvalidated, omit: this.omit });
     if (r === 'vanished') return undefined;
     if (entry.policy.rule) req.notes.rule = entry.policy.rule;
+    // served whole, fresh and unmodified: the fast hit path may answer the next plain GETs from it
+    if (this.store.attach && req.method === 'GET' && params.hit && !how.stale && how.unvalidated && how.result === undefined
+      && (params.detail === undefined || params.detail === `rule:${entry.policy.rule}`)
+      && entry.vary.length === 0 && r.status === entry.status && Buffer.isBuffer(r.body)) {
+      const plain: PlainHit = { entry, head: readyHead(entry, true, this.omit), body: r.body };
+      this.store.attach(entry, plain);
+    }
     return { kind: 'stored', ...r, cacheStatus, result: how.result ?? cacheResultOf(params, how.stale) };
   }
 

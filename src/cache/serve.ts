@@ -70,10 +70,10 @@ function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean, omit?: Readonl
  * fields as a flat array with Content-Length, and the upstream Via / Cache-Status values this proxy appends
  * to. Per hit only Age, Via and Cache-Status are added. Keyed by the (immutable) meta object.
  */
-interface ReadyHead { flat: string[]; via?: string; cacheStatus?: string }
+export interface ReadyHead { flat: string[]; via?: string; cacheStatus?: string }
 const readyHeads = [new WeakMap<EntryMeta, ReadyHead>(), new WeakMap<EntryMeta, ReadyHead>()];
 
-function readyHead(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<string>): ReadyHead {
+export function readyHead(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<string>): ReadyHead {
   const cache = readyHeads[unvalidated ? 1 : 0]!;
   let head = cache.get(meta);
   if (head) return head;

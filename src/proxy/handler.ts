@@ -11,6 +11,7 @@ import type { CacheEngine } from '../cache/engine.js';
 import { formatCacheStatus } from '../cache/status.js';
 import { ProxyError, sendError, forbidden } from './errors.js';
 import type { Router } from './router.js';
+import type { RouteMemo } from './fast-hit.js';
 import { finishResponseHeaders } from './exchange.js';
 import { cacheRequestOf } from './cache-request.js';
 import { respond } from './respond.js';
@@ -34,6 +35,8 @@ export interface HandlerDeps {
   onInternalError?: (err: unknown) => void;
   /** sockets already authenticated (intercepted TLS inherits its CONNECT's authentication) */
   authenticatedUser?: (socket: unknown) => string | undefined;
+  /** routes the fast hit path may reuse (proxy/fast-hit.ts) */
+  routes?: RouteMemo;
 }
 
 const bodyTooLarge = (max: number) =>
@@ -141,6 +144,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         deps.onDenied?.('destination');
         return refuse(res, rec, forbidden(why, 'destination-denied'));
       }
+    }
+    if (deps.routes && (ex.method === 'GET' || ex.method === 'HEAD') && (ex.mode === 'forward' || ex.mode === 'reverse') && req.url !== undefined) {
+      const port = Number(ex.target.port || (ex.target.protocol === 'https:' ? 443 : 80));
+      deps.routes.remember(req.headers.host, req.url, {
+        url: ex.resourceUrl, key: deps.engine.keyOf(ex.resourceUrl), mode: ex.mode, host: ex.target.hostname.replace(/^\[|\]$/g, ''), port,
+      });
     }
     if (ex.method === 'PURGE') return purge(ex.resourceUrl, req, res, rec);
     if (deps.router.answersItself(req)) return answerItself(req, res, rec);

@@ -26,6 +26,8 @@ export interface FastFront {
   server: net.Server;
   /** end the connections still on the fast path (they are idle between requests) */
   closeIdle(): void;
+  /** cut the connections still on the fast path (the shutdown deadline) */
+  destroyAll(): void;
 }
 
 const HANDED_OFF = Symbol('larder.handedOff');
@@ -99,7 +101,11 @@ export function createFastFront(deps: FastFrontDeps): FastFront {
   return {
     server,
     closeIdle() {
-      for (const s of live) s.end();
+      for (const s of live) { s.removeAllListeners('data'); s.end(); }
+      live.clear();
+    },
+    destroyAll() {
+      for (const s of live) s.destroy();
       live.clear();
     },
   };
