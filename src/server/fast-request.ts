@@ -40,8 +40,11 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** field-value characters: HTAB, SP, VCHAR, obs-text; no CTL (RFC 9110 §5.5) */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
-/** request-target characters: visible ASCII only */
-const TARGET = /^[\x21-\x7e]+$/;
+/**
+ * request-target: origin-form or http(s) absolute-form, in RFC 3986 characters only (unreserved,
+ * pct-encoded, sub-delims, ':', '@', '/', '?'): no fragment, no quote or brace that parsers disagree on
+ */
+const TARGET = /^(?:\/|https?:\/\/)[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*$/;
 
 /**
  * Parse one request head starting at `start` of `s` (the connection's bytes as latin1).
