@@ -33,6 +33,9 @@ export interface PartialCore {
   fail(error: ExchangeError, status: CacheStatusParams): Outcome;
 }
 
+/** Parts are combined in memory: at most this many bytes (or the object size limit, if smaller). */
+export const MAX_COMBINE_BYTES = 16 * 1024 * 1024;
+
 /** Request fields that keep the request away from stored parts (its own validation is the origin's to answer). */
 const PRECONDITIONS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'];
 
@@ -53,7 +56,7 @@ export async function answerFromParts(core: PartialCore, req: CacheRequest, key:
   const range = req.headers.range === undefined ? undefined : String(req.headers.range);
   const ifRange = req.headers['if-range'];
   if (ifRange !== undefined && !ifRangeAllows(Array.isArray(ifRange) ? ifRange[0] : ifRange, pieces[0]!.entry.headers)) return undefined;
-  const plan = planPartial(range, pieces, core.maxObjectSize);
+  const plan = planPartial(range, pieces, Math.min(core.maxObjectSize, MAX_COMBINE_BYTES));
   switch (plan.kind) {
     case 'miss': return undefined;
     case 'hit': return core.servePiece(req, plan.piece.entry, plan.piece.part, plan.range, { hit: true }, now);
