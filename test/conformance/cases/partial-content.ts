@@ -68,6 +68,10 @@ export const partialContentCases: Case[] = [
     { requestHeaders: ranged('bytes=0-7'), ...part(0, 7) },
     { status: 200, responseHeaders: [...FRESH, ['ETag', '"new"']], body: 'NEW-whole', expect: 'not_cached', expectStatus: 200, expectBody: 'NEW-whole' },
     { expect: 'cached', expectStatus: 200, expectBody: 'NEW-whole' }] },
+  { id: 'partial-store-partial-vary', group: g, kind: 'required', name: 'a stored part is used only for requests its Vary selects (RFC 9111 §4.1)', steps: [
+    { requestHeaders: [...ranged('bytes=0-9'), ['Accept-Language', 'en']], ...part(0, 9), responseHeaders: [...part(0, 9).responseHeaders, ['Vary', 'Accept-Language']] },
+    { requestHeaders: [...ranged('bytes=0-3'), ['Accept-Language', 'en']], expect: 'cached', expectStatus: 206, expectBody: '0123' },
+    { requestHeaders: [...ranged('bytes=0-3'), ['Accept-Language', 'de']], status: 206, responseHeaders: [...part(0, 3).responseHeaders, ['Vary', 'Accept-Language']], body: 'DE03', expect: 'not_cached', expectBody: 'DE03' }] },
   { id: 'partial-store-partial-if-range-mismatch', group: g, kind: 'required', name: 'an If-Range the stored part does not match goes to the origin (RFC 9110 §13.1.5)', steps: [
     { requestHeaders: ranged('bytes=0-9'), ...part(0, 9) },
     { requestHeaders: [...ranged('bytes=0-4'), ['If-Range', '"other"']], status: 200, responseHeaders: [...FRESH, ['ETag', '"other"']], body: WHOLE, expect: 'not_cached', expectStatus: 200 }] },
