@@ -168,10 +168,10 @@ export class CacheEngine implements ValidationCore {
   }
 
   /** A range from a stored part (RFC 9111 §3.3); undefined when its body vanished. */
-  async servePiece(req: CacheRequest, entry: CachedEntry, part: Part, range: { start: number; end: number }, params: CacheStatusParams, now: number): Promise<Outcome | undefined> {
+  async servePiece(req: CacheRequest, entry: CachedEntry, part: Part, range: { start: number; end: number }, params: CacheStatusParams, now: number, source: Pick<Store, 'read'> = this.store): Promise<Outcome | undefined> {
     params = { ...params, ttl: ttlOf(entry.policy, now) };
     const cacheStatus = formatCacheStatus(this.name, params);
-    const r = await servePart(req, this.store, entry, part, range, { via: viaOf(req.httpVersion, this.name), cacheStatus, now, unvalidated: true, omit: this.omit });
+    const r = await servePart(req, source, entry, part, range, { via: viaOf(req.httpVersion, this.name), cacheStatus, now, unvalidated: true, omit: this.omit });
     if (r === 'vanished') return undefined;
     return { kind: 'stored', ...r, cacheStatus, result: 'hit' };
   }

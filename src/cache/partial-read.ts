@@ -18,7 +18,7 @@ import { exchange, drain } from './upstream-exchange.js';
 import { CONDITIONAL_FIELDS, type ServeParams } from './revalidate.js';
 import { ifRangeAllows } from './range.js';
 import {
-  assemble, baseVariant, combinedHeaders, compatiblePieces, ifRangeValue, partOf, planPartial, sameValidator,
+  assemble, assembleSpan, baseVariant, combinedHeaders, compatiblePieces, ifRangeValue, partOf, planPartial, sameValidator,
   type Part, type Piece,
 } from './partial.js';
 
@@ -28,7 +28,7 @@ export interface PartialCore {
   readonly clock: Clock;
   readonly maxObjectSize: number;
   serve(req: CacheRequest, entry: CachedEntry, status: CacheStatusParams, how: ServeParams): Promise<Outcome | undefined>;
-  servePiece(req: CacheRequest, entry: CachedEntry, part: Part, range: { start: number; end: number }, status: CacheStatusParams, now: number): Promise<Outcome | undefined>;
+  servePiece(req: CacheRequest, entry: CachedEntry, part: Part, range: { start: number; end: number }, status: CacheStatusParams, now: number, source?: Pick<Store, 'read'>): Promise<Outcome | undefined>;
   deliver(req: CacheRequest, key: string, reply: UpstreamReply, requestTime: number, responseTime: number, status: CacheStatusParams): Promise<Outcome>;
   fail(error: ExchangeError, status: CacheStatusParams): Outcome;
 }
@@ -60,6 +60,14 @@ export async function answerFromParts(core: PartialCore, req: CacheRequest, key:
   switch (plan.kind) {
     case 'miss': return undefined;
     case 'hit': return core.servePiece(req, plan.piece.entry, plan.piece.part, plan.range, { hit: true }, now);
+    case 'run': {
+      // adjoining parts hold the range together: served from their bytes, nothing asked of the origin
+      const bodies = await readPieces(core.store, plan.pieces);
+      const span = bodies && assembleSpan(bodies, plan.start, plan.end);
+      if (!span) return undefined;
+      const part: Part = { start: plan.start, end: plan.end, size: plan.pieces[0]!.part.size };
+      return core.servePiece(req, newestOf(plan.pieces), part, plan.range, { hit: true }, now, { read: async (_m, r) => (r ? span.subarray(r.start, r.end + 1) : span) });
+    }
     case 'combine': {
       const bodies = await readPieces(core.store, plan.pieces);
       const whole = bodies && assemble(bodies, plan.pieces[0]!.part.size);

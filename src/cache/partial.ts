@@ -104,6 +104,7 @@ export interface Piece<E> { entry: E; part: Part }
 /**
  * How a request is answered from stored parts (all of one representation, see `compatiblePieces`):
  * - `hit`: one stored part covers the requested range; `range` is resolved against the complete length;
+ * - `run`: adjoining parts together cover it: bytes `start`-`end` assembled from `pieces` serve it;
  * - `combine`: the parts add up to the whole representation (ordered pieces, contiguous from 0 to size-1);
  * - `fetch-rest`: the parts cover bytes 0..from-1 contiguously, the request needs bytes from `from` on:
  *   ask the origin for `bytes=from-` and combine (§3.4);
@@ -111,6 +112,7 @@ export interface Piece<E> { entry: E; part: Part }
  */
 export type PartialPlan<E> =
   | { kind: 'hit'; piece: Piece<E>; range: RangeSpec }
+  | { kind: 'run'; pieces: Piece<E>[]; start: number; end: number; range: RangeSpec }
   | { kind: 'combine'; pieces: Piece<E>[]; range?: RangeSpec }
   | { kind: 'fetch-rest'; pieces: Piece<E>[]; from: number; range?: RangeSpec }
   | { kind: 'miss' };
@@ -125,6 +127,25 @@ export function compatiblePieces<E extends StoredPart>(newestFirst: Piece<E>[]):
   const size = newest.part.size;
   if (!strongValidator(newest.entry.headers)) return [newest];
   return newestFirst.filter((p) => p.part.size === size && sameValidator(p.entry.headers, newest.entry.headers));
+}
+
+/** The adjoining pieces that together hold `range`, with the bytes they span; undefined when there are none. */
+function runCovering<E>(pieces: Piece<E>[], range: RangeSpec): { pieces: Piece<E>[]; start: number; end: number } | undefined {
+  const sorted = [...pieces].sort((a, b) => a.part.start - b.part.start || b.part.end - a.part.end);
+  let used: Piece<E>[] = [];
+  let start = -1;
+  let end = -2; // last byte of the current run
+  for (const p of sorted) {
+    if (p.part.start > end + 1) { // a gap: a new run begins
+      if (start <= range.start && end >= range.end && used.length > 0) break;
+      used = [];
+      start = p.part.start;
+    }
+    if (p.part.end <= end) continue;
+    used.push(p);
+    end = p.part.end;
+  }
+  return used.length > 1 && start <= range.start && end >= range.end ? { pieces: used, start, end } : undefined;
 }
 
 /** Merge pieces into the longest run contiguous from byte 0: the pieces that make it, and its end (exclusive). */
@@ -157,6 +178,9 @@ export function planPartial<E extends StoredPart>(rangeHeader: string | undefine
     range = r.ranges[0]!;
     const covering = pieces.find((p) => p.part.start <= range!.start && p.part.end >= range!.end);
     if (covering) return { kind: 'hit', piece: covering, range };
+    const run = runCovering(pieces, range);
+    // (a run that is the whole is combined below, and stored as the complete response)
+    if (run && !(run.start === 0 && run.end === size - 1) && run.end - run.start + 1 <= maxSize) return { kind: 'run', ...run, range };
   }
   if (size > maxSize) return { kind: 'miss' };
   const run = prefixRun(pieces);
@@ -181,13 +205,20 @@ export function combinedHeaders(newest: readonly [string, string][]): [string, s
 
 /** Concatenate the bytes of a contiguous run of parts (overlaps trimmed) into the whole of `size` bytes. */
 export function assemble(parts: { part: Part; body: Buffer }[], size: number): Buffer | undefined {
-  const out = Buffer.alloc(size);
-  let end = 0;
+  return assembleSpan(parts, 0, size - 1);
+}
+
+/** Bytes `start`-`end` (inclusive) from parts that adjoin or overlap to hold them all; undefined when they do not. */
+export function assembleSpan(parts: { part: Part; body: Buffer }[], start: number, end: number): Buffer | undefined {
+  const out = Buffer.alloc(end - start + 1);
+  let next = start; // the first byte not yet copied
   for (const { part, body } of [...parts].sort((a, b) => a.part.start - b.part.start)) {
-    if (body.length !== part.end - part.start + 1 || part.start > end) return undefined;
-    if (part.end + 1 <= end) continue;
-    body.copy(out, end, end - part.start);
-    end = part.end + 1;
+    if (body.length !== part.end - part.start + 1 || part.start > next) return undefined;
+    if (part.end < next) continue;
+    const last = Math.min(part.end, end);
+    body.copy(out, next - start, next - part.start, last - part.start + 1);
+    next = last + 1;
+    if (next > end) break;
   }
-  return end === size ? out : undefined;
+  return next > end ? out : undefined;
 }

@@ -181,9 +181,10 @@ function contentTypeOf(meta: EntryMeta): string | undefined {
 /**
  * A range served from a stored part (RFC 9111 §3.3): `entry` is a stored 206 holding bytes
  * `part.start`-`part.end` of a representation of `part.size` bytes, and `range` lies within them.
- * The stored head is sent with a Content-Range for the requested range.
+ * The stored head is sent with a Content-Range for the requested range. `store` may be a run of adjoining
+ * parts assembled in memory (its bytes then start at `part.start`).
  */
-export async function servePart(req: ServeRequest, store: Store, entry: CachedEntry, part: Part, range: RangeSpec, opts: ServeOptions): Promise<StoredResponse | 'vanished'> {
+export async function servePart(req: ServeRequest, store: Pick<Store, 'read'>, entry: CachedEntry, part: Part, range: RangeSpec, opts: ServeOptions): Promise<StoredResponse | 'vanished'> {
   const age = String(currentAge(entry.policy, opts.now));
   const headOnly = req.method === 'HEAD';
   const body = headOnly ? undefined : await store.read(entry, { start: range.start - part.start, end: range.end - part.start });

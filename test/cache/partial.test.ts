@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  assemble, baseVariant, combinedHeaders, compatiblePieces, ifRangeValue, parseContentRange, partOf, partialVariant,
+  assemble, assembleSpan, baseVariant, combinedHeaders, compatiblePieces, ifRangeValue, parseContentRange, partOf, partialVariant,
   planPartial, sameValidator, strongValidator, type Piece, type StoredPart,
 } from '../../src/cache/partial.js';
 
@@ -115,4 +115,24 @@ test('assemble concatenates a contiguous run into the whole, and refuses gaps or
 
 test('§3.4 the combined head is the newest part\'s, without the fields that describe the part', () => {
   assert.deepEqual(combinedHeaders([['ETag', '"a"'], ['Content-Range', 'bytes 0-4/16'], ['content-length', '5'], ['X', 'y']]), [['ETag', '"a"'], ['X', 'y']]);
+});
+
+test('§3.3 adjoining parts that together hold the range serve it (run), without asking the origin', () => {
+  const a = stored(0, 4, 16); const b = stored(5, 9, 16); const c = stored(12, 15, 16);
+  assert.deepEqual(planPartial('bytes=3-7', [c, b, a], 1e6), { kind: 'run', pieces: [a, b], start: 0, end: 9, range: { start: 3, end: 7 } });
+  const d = stored(2, 5, 16); const e = stored(6, 9, 16);
+  assert.deepEqual(planPartial('bytes=4-7', [e, d], 1e6), { kind: 'run', pieces: [d, e], start: 2, end: 9, range: { start: 4, end: 7 } });
+  // across a gap: not held
+  assert.notEqual(planPartial('bytes=8-13', [c, b, a], 1e6).kind, 'run');
+  // larger than may be assembled in memory
+  assert.notEqual(planPartial('bytes=3-7', [b, a], 5).kind, 'run');
+});
+
+test('assembleSpan copies bytes start-end from adjoining or overlapping parts', () => {
+  const whole = Buffer.from('0123456789abcdef');
+  const piece = (s: number, e: number) => ({ part: { start: s, end: e, size: 16 }, body: whole.subarray(s, e + 1) });
+  assert.equal(assembleSpan([piece(5, 9), piece(2, 6)], 2, 9)?.toString(), '23456789');
+  assert.equal(assembleSpan([piece(0, 15)], 3, 5)?.toString(), '345');
+  assert.equal(assembleSpan([piece(0, 4), piece(6, 9)], 0, 9), undefined);
+  assert.equal(assembleSpan([piece(3, 9)], 2, 9), undefined);
 });

@@ -36,6 +36,10 @@ export const partialContentCases: Case[] = [
   { id: 'partial-store-partial-not-whole', group: g, kind: 'required', name: 'a stored part does not answer a request of the whole it cannot complete (§3.3)', steps: [
     { requestHeaders: ranged('bytes=8-15'), ...part(8, 15) },
     { status: 200, responseHeaders: [...FRESH, ['ETag', '"abc"']], body: WHOLE, expect: 'not_cached', expectStatus: 200, expectBody: WHOLE, expectRequestHeadersMissing: ['Range'] }] },
+  { id: 'partial-store-partial-reuse-adjoining', group: g, kind: 'optimal', name: 'adjoining stored parts together serve a range neither holds alone (§3.3)', steps: [
+    { requestHeaders: ranged('bytes=5-9'), ...part(5, 9) },
+    { requestHeaders: ranged('bytes=0-4'), ...part(0, 4), expect: 'not_cached', expectBody: '01234' },
+    { requestHeaders: ranged('bytes=3-7'), expect: 'cached', expectStatus: 206, expectBody: '34567', expectHeaders: [['Content-Range', 'bytes 3-7/16'], ['Cache-Status', /; hit/]] }] },
   { id: 'partial-combine-stored-parts', group: g, kind: 'optimal', name: 'parts with the same strong ETag that add up to the whole serve a complete 200 (§3.4)', steps: [
     { requestHeaders: ranged('bytes=8-15'), ...part(8, 15) },
     { requestHeaders: ranged('bytes=0-7'), ...part(0, 7), expect: 'not_cached', expectStatus: 206, expectBody: '01234567' },
