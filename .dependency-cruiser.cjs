@@ -67,17 +67,10 @@ module.exports = {
     {
       name: 'cluster-collapser-implements-the-engine-port-only',
       comment: 'server/cluster-collapse.ts implements the engine\'s KeyCollapser interface: it may import that '
-        + 'contract (cache/collapse.ts), as types only, and nothing else of cache/.',
+        + 'contract and its bounded wait (cache/collapse.ts), and nothing else of cache/.',
       severity: 'error',
       from: { path: '^src/server/cluster-collapse\\.ts$' },
       to: { path: '^src/cache/', pathNot: '^src/cache/collapse\\.ts$' },
-    },
-    {
-      name: 'cluster-collapser-imports-types-only',
-      comment: 'See above: the collapser contract is imported as types, never as a value.',
-      severity: 'error',
-      from: { path: '^src/server/cluster-collapse\\.ts$' },
-      to: { path: '^src/cache/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'no-circular',

@@ -8,7 +8,8 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
-import { createListener, shutdown } from './server/listener.js';
+import { createListener, listeningServer, shutdown } from './server/listener.js';
+import { createFastHit, RouteMemo } from './proxy/fast-hit.js';
 import { createRequestHandler, newRecord } from './proxy/handler.js';
 import { Router } from './proxy/router.js';
 import { CacheEngine } from './cache/engine.js';
@@ -48,6 +49,8 @@ export interface Larder {
   engine: CacheEngine;
   log: Logger;
   /** graceful: stop accepting, let in-flight requests finish (bounded), close stores and logs */
+  /** responses answered by the fast hit path */
+  fastPath: { readonly served: number };
   close(): Promise<void>;
   reopenLogs(): void;
 }
@@ -130,8 +133,10 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   const observers: RequestObserver[] = [accessLog, metrics, ...(opts.observers ?? [])];
 
   const router = new Router({ config, listenPort: () => listenPort, interceptTargetOf });
+  const routes = config.fastPath && config.cache ? new RouteMemo() : undefined;
+  const fastPath = { served: 0 };
   const onRequest = createRequestHandler({
-    config, router, engine, admission, destination, observers,
+    config, router, engine, admission, destination, observers, routes,
     onDenied: (reason) => metrics.denied(reason),
     onInternalError: (err) => log.error({ err }, 'internal error while handling a request'),
   });
@@ -179,6 +184,14 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     config, onRequest, onConnect,
     admit: (s) => limits.admit(s),
     onConnection: (d) => metrics.connection(d),
+    fast: routes && {
+      allowed: (s) => access.isAllowed(s.remoteAddress),
+      serve: createFastHit({
+        store, routes, name: config.via, keepAliveSeconds: Math.floor(config.keepAliveTimeout / 1000),
+        checkDestination: (host, port, client) => destination.checkTarget(host, port, client),
+        forwardNeedsAuth: admission.authenticates, observers, counters: fastPath,
+      }),
+    },
   });
   if (config.intercept) {
     const ca = await loadOrCreateCa(config.caDir);
@@ -188,12 +201,13 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    const onListening = () => { server.off('error', reject); resolve(); };
-    if (opts.reusePort) server.listen({ port: config.port, host: config.host, exclusive: true, reusePort: true } as import('node:net').ListenOptions, onListening);
-    else server.listen(config.port, config.host, onListening);
+    const listening = listeningServer(server);
+    listening.once('error', reject);
+    const onListening = () => { listening.off('error', reject); resolve(); };
+    if (opts.reusePort) listening.listen({ port: config.port, host: config.host, exclusive: true, reusePort: true } as import('node:net').ListenOptions, onListening);
+    else listening.listen(config.port, config.host, onListening);
   });
-  listenPort = (server.address() as AddressInfo).port;
+  listenPort = (listeningServer(server).address() as AddressInfo).port;
 
   let admin: AdminHandle | undefined;
   if (!opts.noAdmin && (config.adminPort !== 0 || opts.adminEphemeral)) {
@@ -221,7 +235,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     port: listenPort,
     adminPort: admin?.port,
     adminToken: admin?.token,
-    store, metrics, engine, log,
+    store, metrics, engine, log, fastPath,
     reopenLogs: () => accessLog.reopen(),
     close() {
       closing ??= (async () => {

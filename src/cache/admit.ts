@@ -11,6 +11,7 @@ import { canStore, makeStoredPolicy, type PolicyOptions } from './policy.js';
 import { varyFieldNames, normaliseFieldValue, variantId } from './vary.js';
 import { formatHttpDate } from './http-date.js';
 import { StoreFill, type FillOptions } from './store-tee.js';
+import { baseVariant, partialVariant, partOf, sameValidator, type Part } from './partial.js';
 
 export interface AdmitContext {
   store: Store;
@@ -40,17 +41,27 @@ export interface Admission {
 export async function admit(
   ctx: AdmitContext, req: AdmitRequest, key: string, reply: UpstreamReply, requestTime: number, responseTime: number,
 ): Promise<Admission> {
-  if (req.method !== 'GET' || reply.status === 206 || reply.status === 304) return {};
+  if (req.method !== 'GET' || reply.status === 304) return {};
+  let part: Part | undefined;
+  if (reply.status === 206) {
+    // RFC 9111 §3.3: a cache MAY store an incomplete response, when it records that it is partial. A single
+    // part with a known complete length is stored in its own slot (cache/partial.ts); multipart/byteranges
+    // or an unknown length is not.
+    part = partOf({ status: 206, headers: reply.pairs });
+    if (!part) return { detail: 'partial-unplaceable' };
+  }
   const opts = ctx.policyOptions(req.resourceUrl, req.mode);
-  const verdict = canStore({ method: req.method, headers: req.headers }, { status: reply.status, headers: reply.headers }, opts);
+  // a part is judged as the complete response it belongs to (§3.3: the same storage requirements apply)
+  const judged = part ? { status: 200, headers: withoutFields(reply.headers, ['content-range']) } : { status: reply.status, headers: reply.headers };
+  const verdict = canStore({ method: req.method, headers: part ? withoutFields(req.headers, ['range', 'if-range']) : req.headers }, judged, opts);
   if (!verdict.ok) return { detail: verdict.reason };
   const declared = reply.headers['content-length'];
   const cl = Number(declared);
   if (Number.isFinite(cl) && cl > ctx.maxObjectSize) return { detail: 'too-large' };
-  const policy = makeStoredPolicy({ status: reply.status, headers: reply.headers }, requestTime, responseTime, opts);
+  const policy = makeStoredPolicy(judged, requestTime, responseTime, opts);
   if (useless(policy, reply)) return { detail: 'no-freshness' };
-  const expectedSize = Number.isFinite(cl) && declared !== undefined ? cl : undefined;
-  const writer = await openWriter(ctx, req, key, reply, policy, expectedSize);
+  const expectedSize = part ? part.end - part.start + 1 : Number.isFinite(cl) && declared !== undefined ? cl : undefined;
+  const writer = await openWriter(ctx, req, key, reply, policy, expectedSize, part);
   if (!writer) return { policy };
   return { policy, fill: new StoreFill(writer, { ...ctx.fillOptions(key), expectedSize }) };
 }
@@ -67,18 +78,30 @@ function useless(policy: StoredPolicy, reply: UpstreamReply): boolean {
 
 async function openWriter(
   ctx: AdmitContext, req: AdmitRequest, key: string, reply: UpstreamReply, policy: StoredPolicy, expectedSize: number | undefined,
+  part?: Part,
 ): Promise<EntryWriter | undefined> {
   const names = varyFieldNames(reply.headers);
   if (names === '*') return undefined;
   const values = names.map((n) => normaliseFieldValue(n, req.headers));
-  const variant = variantId(names, values);
+  const base = variantId(names, values);
+  const variant = part ? partialVariant(base, part) : base;
   // keep the variant count bounded and drop variants stored under a different Vary
   const existing = await ctx.lookup(key);
   const sameVary = existing.filter((e) => e.vary.join(',') === names.join(','));
   for (const e of existing) {
     if (e.vary.join(',') !== names.join(',')) await ctx.store.delete(key, e.variant).catch(() => 0);
   }
-  const others = sameVary.filter((e) => e.variant !== variant).sort((a, b) => a.storedAt - b.storedAt);
+  // stored parts of this variant: a complete response supersedes them all; a new part keeps those of the
+  // same representation (§3.4: they may be combined with it), at most maxVariants of them
+  const parts = sameVary.filter((e) => e.status === 206 && e.variant !== variant && baseVariant(e.variant) === base);
+  const keptParts: typeof parts = [];
+  for (const e of parts) {
+    if (part && sameValidator(e.headers, reply.pairs)) keptParts.push(e);
+    else await ctx.store.delete(key, e.variant).catch(() => 0);
+  }
+  keptParts.sort((a, b) => a.storedAt - b.storedAt);
+  while (part && keptParts.length >= ctx.maxVariants) await ctx.store.delete(key, keptParts.shift()!.variant).catch(() => 0);
+  const others = part ? [] : sameVary.filter((e) => e.variant !== variant && e.status !== 206).sort((a, b) => a.storedAt - b.storedAt);
   while (others.length >= ctx.maxVariants) {
     const old = others.shift()!;
     await ctx.store.delete(key, old.variant).catch(() => 0);
@@ -91,6 +114,12 @@ async function openWriter(
   } catch {
     return undefined;
   }
+}
+
+function withoutFields(headers: Headers, names: string[]): Headers {
+  const out: Headers = { ...headers };
+  for (const n of names) delete out[n];
+  return out;
 }
 
 /** RFC 9110 §6.6.1: a cache that stores a response without Date adds one (the time it was received). */

@@ -68,16 +68,24 @@ export class Collapser implements KeyCollapser {
     const flight = this.flights.get(key);
     if (!flight) return { stored: false, timedOut: false };
     flight.waiters++;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<FlightResult & { timedOut: boolean }>((r) => {
-      timer = setTimeout(() => r({ stored: false, timedOut: true }), this.timeoutMs);
-      timer.unref?.();
-    });
     try {
-      return await Promise.race([flight.promise.then((x) => ({ ...x, timedOut: false })), timeout]);
+      return await waitBounded(flight.promise, this.timeoutMs);
     } finally {
-      clearTimeout(timer);
       flight.waiters--;
     }
+  }
+}
+
+/** The leader's result, or {stored:false, timedOut:true} once timeoutMs passed. */
+export async function waitBounded(flight: Promise<FlightResult>, timeoutMs: number): Promise<FlightResult & { timedOut: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<FlightResult & { timedOut: boolean }>((r) => {
+    timer = setTimeout(() => r({ stored: false, timedOut: true }), timeoutMs);
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([flight.then((x) => ({ ...x, timedOut: false })), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

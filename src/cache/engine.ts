@@ -13,7 +13,10 @@ import type { CacheRequest, Clock, Outcome, UpstreamPort, UpstreamReply } from '
 import { cacheResultOf } from './status.js';
 import { formatCacheStatus, type CacheStatusParams, type FwdReason } from '../http/cache-status.js';
 import { Collapser, type KeyCollapser } from './collapse.js';
-import { serveStored } from './serve.js';
+import { serveStored, servePart, readyHead } from './serve.js';
+import type { PlainHit } from './plain-hit.js';
+import { answerFromParts } from './partial-read.js';
+import type { Part } from './partial.js';
 import { decideUse, onlyIfCached, ttl as ttlOf, type PolicyOptions, type RuleParams } from './policy.js';
 import { primaryKey } from './key.js';
 import { variantMatches } from './vary.js';
@@ -125,6 +128,11 @@ export class CacheEngine implements ValidationCore {
     const entries = await this.lookup(key);
     const entry = this.select(entries, req.headers);
     const now = this.clock();
+    if (!entry && entries.length > 0) {
+      // no complete response: stored parts may answer (RFC 9111 §3.3, §3.4; cache/partial-read.ts)
+      const out = await answerFromParts(this, req, key, entries, now);
+      if (out) return out;
+    }
     if (entry) {
       const d = decideUse(entry.policy, req.headers, now);
       if (d.action === 'serve') {
@@ -139,7 +147,7 @@ export class CacheEngine implements ValidationCore {
       }
     }
     if (onlyIfCached(req.headers)) return this.fail(notCached(), { detail: 'only-if-cached' });
-    const fwd: FwdReason = entries.length > 0 ? 'vary-miss' : 'uri-miss';
+    const fwd: FwdReason = entries.some((e) => e.status !== 206) ? 'vary-miss' : 'uri-miss';
     return this.miss(req, key, fwd, { collapse });
   }
 
@@ -155,10 +163,20 @@ export class CacheEngine implements ValidationCore {
   select(entries: CachedEntry[], headers: CacheRequest['headers']): CachedEntry | undefined {
     let best: CachedEntry | undefined;
     for (const e of entries) {
+      if (e.status === 206) continue; // a stored part is never the whole (§3.3); cache/partial-read.ts uses it
       if (e.vary.length > 0 && !variantMatches(e, headers)) continue;
       if (!best || e.policy.responseTime > best.policy.responseTime) best = e;
     }
     return best;
+  }
+
+  /** A range from a stored part (RFC 9111 §3.3); undefined when its body vanished. */
+  async servePiece(req: CacheRequest, entry: CachedEntry, part: Part, range: { start: number; end: number }, params: CacheStatusParams, now: number, source: Pick<Store, 'read'> = this.store): Promise<Outcome | undefined> {
+    params = { ...params, ttl: ttlOf(entry.policy, now) };
+    const cacheStatus = formatCacheStatus(this.name, params);
+    const r = await servePart(req, source, entry, part, range, { via: viaEntry(req.httpVersion, this.name), cacheStatus, now, unvalidated: true, omit: this.omit });
+    if (r === 'vanished') return undefined;
+    return { kind: 'stored', ...r, cacheStatus, result: 'hit' };
   }
 
   private async miss(req: CacheRequest, key: string, fwd: FwdReason, { collapse }: { collapse: boolean }): Promise<Outcome> {
@@ -255,6 +273,13 @@ export class CacheEngine implements ValidationCore {
     const r = await serveStored(req, this.store, entry, { via: viaEntry(req.httpVersion, this.name), cacheStatus, now: how.now, unvalidated: how.unvalidated, omit: this.omit });
     if (r === 'vanished') return undefined;
     if (entry.policy.rule) req.notes.rule = entry.policy.rule;
+    // served whole, fresh and unmodified: the fast hit path may answer the next plain GETs from it
+    if (this.store.attach && req.method === 'GET' && params.hit && !how.stale && how.unvalidated && how.result === undefined
+      && (params.detail === undefined || params.detail === `rule:${entry.policy.rule}`)
+      && entry.vary.length === 0 && r.status === entry.status && Buffer.isBuffer(r.body)) {
+      const plain: PlainHit = { entry, head: readyHead(entry, true, this.omit), body: r.body };
+      this.store.attach(entry, plain);
+    }
     return { kind: 'stored', ...r, cacheStatus, result: how.result ?? cacheResultOf(params, how.stale) };
   }
 

@@ -13,6 +13,7 @@ import { currentAge } from './policy.js';
 import { evaluatePreconditions } from './conditional.js';
 import { parseRange, ifRangeAllows, contentRange, multipartByteranges, type RangeSpec } from './range.js';
 import { parseCacheControl, fieldNames } from './cache-control.js';
+import type { Part } from './partial.js';
 
 /** Fields a 304 from a cache carries (RFC 9110 §15.4.5). */
 const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified']);
@@ -70,10 +71,10 @@ function storedHeaderPairs(meta: EntryMeta, unvalidated: boolean, omit?: Readonl
  * fields as a flat array with Content-Length, and the upstream Via / Cache-Status values this proxy appends
  * to. Per hit only Age, Via and Cache-Status are added. Keyed by the (immutable) meta object.
  */
-interface ReadyHead { flat: string[]; via?: string; cacheStatus?: string }
+export interface ReadyHead { flat: string[]; via?: string; cacheStatus?: string }
 const readyHeads = [new WeakMap<EntryMeta, ReadyHead>(), new WeakMap<EntryMeta, ReadyHead>()];
 
-function readyHead(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<string>): ReadyHead {
+export function readyHead(meta: EntryMeta, unvalidated: boolean, omit?: ReadonlySet<string>): ReadyHead {
   const cache = readyHeads[unvalidated ? 1 : 0]!;
   let head = cache.get(meta);
   if (head) return head;
@@ -175,4 +176,20 @@ async function serveWhole(req: ServeRequest, store: Store, meta: CachedEntry, op
 function contentTypeOf(meta: EntryMeta): string | undefined {
   for (const [n, v] of meta.headers) if (n.length === 12 && n.toLowerCase() === 'content-type') return v;
   return undefined;
+}
+
+/**
+ * A range served from a stored part (RFC 9111 §3.3): `entry` is a stored 206 holding bytes
+ * `part.start`-`part.end` of a representation of `part.size` bytes, and `range` lies within them.
+ * The stored head is sent with a Content-Range for the requested range. `store` may be a run of adjoining
+ * parts assembled in memory (its bytes then start at `part.start`).
+ */
+export async function servePart(req: ServeRequest, store: Pick<Store, 'read'>, entry: CachedEntry, part: Part, range: RangeSpec, opts: ServeOptions): Promise<StoredResponse | 'vanished'> {
+  const age = String(currentAge(entry.policy, opts.now));
+  const headOnly = req.method === 'HEAD';
+  const body = headOnly ? undefined : await store.read(entry, { start: range.start - part.start, end: range.end - part.start });
+  if (!headOnly && body === undefined) return 'vanished';
+  const pairs = storedHeaderPairs(entry, opts.unvalidated, opts.omit).filter(([n]) => n.toLowerCase() !== 'content-range');
+  pairs.push(['Content-Range', contentRange(range, part.size)], ['Content-Length', String(range.end - range.start + 1)], ['Age', age]);
+  return { status: 206, headers: finishResponseHeaders(pairs, opts.via, opts.cacheStatus), body, contentType: contentTypeOf(entry) };
 }

@@ -31,6 +31,7 @@ export interface Config {
   port: number;
   host: string;
   config?: string;
+  fastPath: boolean;
   shutdownTimeout: number;
   /** undefined: one per available CPU (resolved by the CLI) */
   workers?: number;

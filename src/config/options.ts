@@ -42,6 +42,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   o({ group: 'Listener', key: 'port', type: 'int', default: 3128, help: 'proxy port', short: 'p' }),
   o({ group: 'Listener', key: 'host', type: 'string', default: '127.0.0.1', help: 'address to listen on' }),
   o({ group: 'Listener', key: 'config', type: 'string', default: undefined, help: 'YAML config file', short: 'c' }),
+  o({ group: 'Listener', key: 'fastPath', type: 'bool', default: true, help: 'answer plain GET/HEAD hits on a fast path in front of node:http (--no-fast-path: everything through node:http)' }),
   o({ group: 'Listener', key: 'shutdownTimeout', type: 'duration', default: 10_000, help: 'how long in-flight requests may run after SIGTERM' }),
   o({ group: 'Listener', key: 'workers', type: 'int', default: undefined, defaultText: 'available CPUs', help: 'processes serving the port (1 = one process, no cluster)' }),
   o({ group: 'Listener', key: 'workerMode', type: 'enum', default: 'cluster', choices: ['cluster', 'reuseport'], help: 'how workers share the port: cluster (the primary accepts, round-robin) or reuseport (the kernel spreads connections; Node >= 22.12)' }),

@@ -11,7 +11,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { AccessRecord, RequestObserver } from './record.js';
-import { formatCombined, formatSquid, jsonFields } from './formats.js';
+import { formatCombined, formatSquid, formatJson } from './formats.js';
 
 export interface AccessLog extends RequestObserver {
   /** Reopen the file (after a rename by logrotate). No-op for stdout and 'off'. */
@@ -67,7 +67,7 @@ export function createAccessLog(opts: AccessLogOptions): AccessLog {
   let write: (r: AccessRecord) => void;
   if (opts.format === 'json') {
     // pino's destination, without pino's level/pid/hostname: an access line carries only request fields
-    write = (r) => { dest.write(`${JSON.stringify(jsonFields(r))}\n`); };
+    write = (r) => { dest.write(`${formatJson(r)}\n`); };
   } else {
     const format = opts.format === 'squid' ? formatSquid : formatCombined;
     write = (r) => { dest.write(`${format(r)}\n`); };

@@ -14,6 +14,7 @@ import { viaEntry } from '../http/via.js';
 import { sendError } from './errors.js';
 import { CodedError, bodyTooLarge, forbidden, internalError } from '../errors.js';
 import type { Router } from './router.js';
+import type { RouteMemo } from './fast-hit.js';
 import { finishResponseHeaders } from './exchange.js';
 import { cacheRequestOf } from './cache-request.js';
 import { respond } from './respond.js';
@@ -38,6 +39,8 @@ export interface HandlerDeps {
   observers: RequestObserver[];
   onDenied?: (reason: string) => void;
   onInternalError?: (err: unknown) => void;
+  /** routes the fast hit path may reuse (proxy/fast-hit.ts) */
+  routes?: RouteMemo;
 }
 
 /** The request body, failing with a 413 CodedError once more than `max` bytes went through. */
@@ -138,6 +141,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         deps.onDenied?.('destination');
         return refuse(res, rec, forbidden(why, 'destination-denied'));
       }
+    }
+    if (deps.routes && (ex.method === 'GET' || ex.method === 'HEAD') && (ex.mode === 'forward' || ex.mode === 'reverse') && req.url !== undefined) {
+      const port = Number(ex.target.port || (ex.target.protocol === 'https:' ? 443 : 80));
+      deps.routes.remember(req.headers.host, req.url, {
+        url: ex.resourceUrl, key: deps.engine.keyOf(ex.resourceUrl), mode: ex.mode, host: ex.target.hostname.replace(/^\[|\]$/g, ''), port,
+      });
     }
     if (ex.method === 'PURGE') return purge(ex.resourceUrl, req, res, rec);
     if (deps.router.answersItself(req)) return answerItself(req, res, rec);

@@ -37,6 +37,17 @@ export function drained(res: ServerResponse): Promise<boolean> {
 export async function respond(ex: Exchange, out: Outcome, opts: RespondOptions): Promise<void> {
   ex.record.cacheStatus = out.cacheStatus;
   ex.record.cache = out.result;
+  if (ex.res.headersSent || ex.res.destroyed) {
+    // the connection was answered meanwhile (a 400 for a request body with invalid framing) or is gone:
+    // nothing more is written, and what the outcome holds is released
+    if (out.kind === 'upstream') {
+      out.fill?.abort();
+      out.reply.body.destroy();
+      out.settle({ error: new Error('response already sent') });
+    } else if (out.kind === 'stored' && out.body !== undefined && !Buffer.isBuffer(out.body)) out.body.destroy();
+    ex.record.aborted = true;
+    return;
+  }
   if (out.kind === 'error') {
     const err = answerForExchangeError(out.error);
     ex.record.status = err.status;

@@ -14,7 +14,7 @@
  *
  * ClusterCollapser implements the engine's KeyCollapser, so the engine does not know which one it has.
  */
-import type { FlightResult, KeyCollapser } from '../cache/collapse.js';
+import { waitBounded, type FlightResult, type KeyCollapser } from '../cache/collapse.js';
 import type { PrimaryMessage, WorkerMessage } from './cluster-messages.js';
 
 /** How long a worker waits for the primary's answer before leading on its own. */
@@ -107,16 +107,7 @@ export class ClusterCollapser implements KeyCollapser {
   async wait(key: string): Promise<FlightResult & { timedOut: boolean }> {
     const flight = this.flights.get(key);
     if (!flight) return { stored: false, timedOut: false };
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<FlightResult & { timedOut: boolean }>((r) => {
-      timer = setTimeout(() => r({ stored: false, timedOut: true }), this.timeoutMs);
-      timer.unref?.();
-    });
-    try {
-      return await Promise.race([flight.promise.then((x) => ({ ...x, timedOut: false })), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return waitBounded(flight.promise, this.timeoutMs);
   }
 }
 

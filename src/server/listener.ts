@@ -5,13 +5,16 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type net from 'node:net';
 import type { Socket } from 'node:net';
+import { createFastFront, handedOff, type FastFront } from './fast-front.js';
+import type { FastRequest } from './fast-request.js';
 import type { Config } from '../config/load.js';
 import { rawErrorResponse, errorBody } from '../proxy/errors.js';
 import { formatCacheStatus } from '../http/cache-status.js';
 
 /** The options the listener reads (a slice of Config). */
-export type ListenerConfig = Pick<Config, 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections' | 'maxHeaderSize' | 'maxHeaders' | 'via'>;
+export type ListenerConfig = Pick<Config, 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections' | 'maxHeaderSize' | 'maxHeaders' | 'maxUrlLength' | 'via'>;
 
 export interface ListenerDeps {
   config: ListenerConfig;
@@ -21,6 +24,12 @@ export interface ListenerDeps {
   admit?: (socket: Socket) => boolean;
   onConnection?: (delta: 1 | -1) => void;
   onClientError?: (code: string) => void;
+  /** the fast hit path: a front that answers plain hits itself and hands every other request to node:http */
+  fast?: {
+    /** once per connection: may its requests take the fast path (the client rule) */
+    allowed: (socket: Socket) => boolean;
+    serve: (socket: Socket, req: FastRequest) => boolean;
+  };
 }
 
 /** Map a parser error to the status larder answers with (RFC 9112 §2.2, RFC 9110 §15.5). */
@@ -47,6 +56,14 @@ function statusForClientError(code: string | undefined, parserReason?: string): 
 /** CONNECT sockets (tunnels, and those still being admitted or refused) of each listener */
 const detachedSockets = new WeakMap<http.Server, Set<Duplex>>();
 
+/** the fast front listening in front of each listener that has one */
+const fronts = new WeakMap<http.Server, FastFront>();
+
+/** The server that listens on the port: the fast front when there is one, else node:http itself. */
+export function listeningServer(server: http.Server): net.Server {
+  return fronts.get(server)?.server ?? server;
+}
+
 export function createListener(deps: ListenerDeps): http.Server {
   const c = deps.config;
   const server = http.createServer({
@@ -64,6 +81,7 @@ export function createListener(deps: ListenerDeps): http.Server {
   server.maxRequestsPerSocket = 0;
 
   server.on('connection', (socket: Socket) => {
+    if (handedOff(socket)) return; // admitted and counted by the fast front
     if (deps.admit && !deps.admit(socket)) {
       socket.destroy();
       return;
@@ -109,6 +127,19 @@ export function createListener(deps: ListenerDeps): http.Server {
     socket.end(rawErrorResponse(status, reason, undefined, cacheStatus));
     setTimeout(() => socket.destroy(), 1000).unref();
   });
+  if (deps.fast) {
+    const front = createFastFront({
+      http: server,
+      limits: { maxHeaderSize: c.maxHeaderSize, maxHeaders: c.maxHeaders, maxUrlLength: c.maxUrlLength },
+      keepAliveTimeoutMs: c.keepAliveTimeout,
+      admit: deps.admit, onConnection: deps.onConnection,
+      fastAllowed: deps.fast.allowed, serve: deps.fast.serve,
+    });
+    front.server.maxConnections = c.maxConnections;
+    // node:http starts its head/keep-alive timeout checks when it listens; here the front listens for it
+    front.server.on('listening', () => server.emit('listening'));
+    fronts.set(server, front);
+  }
   return server;
 }
 
@@ -117,10 +148,17 @@ export function createListener(deps: ListenerDeps): http.Server {
  * remains: the whole shutdown is bounded, tunnels included.
  */
 export async function shutdown(server: http.Server, timeoutMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const front = fronts.get(server);
+  // with a front, node:http never listened: its close() only ends what was handed to it
+  // (the front's close waits for every connection it accepted, those handed to node:http included)
+  const closed = front
+    ? new Promise<void>((resolve) => front.server.close(() => { server.close(() => resolve()); }))
+    : new Promise<void>((resolve) => server.close(() => resolve()));
+  front?.closeIdle();
   server.closeIdleConnections();
   const timer = setTimeout(() => {
     server.closeAllConnections();
+    front?.destroyAll();
     for (const socket of detachedSockets.get(server) ?? []) socket.destroy();
   }, timeoutMs);
   timer.unref();

@@ -39,6 +39,8 @@ interface MemEntry {
   readonly body: Buffer | readonly Buffer[];
   readonly charge: number;
   readonly slot: string;
+  /** the caller's prepared form of this entry (Store.attach) */
+  attached?: object;
 }
 
 interface KeyRecord {
@@ -124,6 +126,21 @@ export class MemoryStore implements Store {
   private entryFor(meta: EntryMeta): MemEntry | undefined {
     const entry = this.index.get(meta.key)?.variants.get(meta.variant);
     return entry !== undefined && entry.meta.digest === meta.digest && entry.meta.size === meta.size ? entry : undefined;
+  }
+
+  attach(meta: EntryMeta, value: object): void {
+    const entry = this.entryFor(meta);
+    if (entry !== undefined) entry.attached = value;
+  }
+
+  attachedSync(key: string): object | undefined {
+    const rec = this.index.get(key);
+    if (rec === undefined || rec.variants.size !== 1) return undefined;
+    const entry = rec.variants.values().next().value as MemEntry;
+    if (entry.attached === undefined) return undefined;
+    this.hits++;
+    this.lru.get(entry.slot);
+    return entry.attached;
   }
 
   has(meta: EntryMeta): boolean {

@@ -78,6 +78,29 @@ export class TieredStore implements Store {
     this.seenGen = gen;
   }
 
+  /**
+   * The other processes' changes are applied before memory is trusted; for attachments (the fast hit path)
+   * at most once per event-loop turn: the fresh LMDB read costs microseconds, and a change committed by
+   * another process is seen by every request read from the network after it.
+   */
+  private syncedThisTurn = false;
+
+  private syncOncePerTurn(): void {
+    if (this.syncedThisTurn) return;
+    this.sync();
+    this.syncedThisTurn = true;
+    setImmediate(() => { this.syncedThisTurn = false; });
+  }
+
+  attach(meta: EntryMeta, value: object): void {
+    this.memory.attach(meta, value);
+  }
+
+  attachedSync(key: string): object | undefined {
+    this.syncOncePerTurn();
+    return this.memory.attachedSync(key);
+  }
+
   /** Insert into memory only while the disk holds exactly this entry (no stale copy can slip in). */
   private admit(meta: EntryMeta): boolean {
     if (this.shared === undefined) return true;

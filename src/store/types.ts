@@ -87,5 +87,12 @@ export interface Store {
   stats(): StoreStats;
   /** Per-tier statistics for a store made of several tiers (memory, disk); absent for a single tier. */
   tierStats?(): StoreStats[];
+  /**
+   * Keep `value` with the committed entry `meta` while it stays in memory (the caller's prepared form of it,
+   * opaque to the store); dropped with the entry, whatever removes or replaces it. Memory tiers only.
+   */
+  attach?(meta: EntryMeta, value: object): void;
+  /** The value attached to the only entry of `key`, now, without a promise (touches its recency). */
+  attachedSync?(key: string): object | undefined;
   close(): Promise<void>;
 }

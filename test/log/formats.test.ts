@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatCombined, formatSquid, jsonFields, squidCode, tokenEscape, quotedEscape } from '../../src/log/formats.js';
+import fc from 'fast-check';
+import { formatCombined, formatSquid, formatJson, jsonFields, squidCode, tokenEscape, quotedEscape } from '../../src/log/formats.js';
 import type { AccessRecord } from '../../src/log/record.js';
 import { record } from './records.js';
 
@@ -129,4 +130,23 @@ test('escapers leave ordinary text alone and encode the rest', () => {
   assert.equal(tokenEscape('http://d.test/pool/cowsay_3.03%2bdfsg2-8_all.deb'), 'http://d.test/pool/cowsay_3.03%2bdfsg2-8_all.deb');
   assert.equal(quotedEscape('Mozilla/5.0 (X11)'), 'Mozilla/5.0 (X11)');
   assert.equal(quotedEscape('a"b\\c'), 'a\\x22b\\x5Cc');
+});
+
+test('the JSON line built from its fixed layout is exactly JSON.stringify of the record fields', () => {
+  const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('a"b', 'c\\d', 'e\nf', '\u2028', '\ud800'));
+  const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+  const rec = fc.record({
+    startTime: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+    durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    upstreamMs: opt(fc.double({ min: 0, max: 1e6, noNaN: true })),
+    clientAddress: text, clientPort: opt(fc.integer({ min: 0, max: 65535 })), user: opt(text),
+    method: text, url: text, httpVersion: fc.constantFrom('1.0', '1.1'),
+    status: fc.integer({ min: 100, max: 599 }), bytesSent: fc.nat(), bytesReceived: fc.nat(),
+    cache: fc.constantFrom('hit', 'stale', 'revalidated', 'miss', 'bypass', 'error'),
+    cacheStatus: text, upstreamAddress: opt(text), upstreamError: opt(text), rule: opt(text),
+    collapsed: opt(fc.boolean()), contentType: opt(text), referer: opt(text), userAgent: opt(text), aborted: opt(fc.boolean()),
+  });
+  fc.assert(fc.property(rec, (r) => {
+    assert.equal(formatJson(r as AccessRecord), JSON.stringify(jsonFields(r as AccessRecord)));
+  }), { numRuns: 2000 });
 });

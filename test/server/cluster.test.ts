@@ -217,9 +217,7 @@ test('purge through the admin API is seen by every worker at once', async () => 
   for (const res of after) assert.equal(res.body.toString(), 'version 2');
 });
 
-test('PURGE and invalidation in one worker are seen by every worker at once', {
-  todo: 'needs the store coherence channel (src/store, another branch): a worker\'s memory tier is not told of deletes made by another worker',
-}, async () => {
+test('PURGE and invalidation in one worker are seen by every worker at once', async () => {
   version = 1;
   await warmBoth('/versioned-purge');
   version = 2;

@@ -8,10 +8,11 @@ import { invalidationCases, varyCases } from './invalidation-vary.js';
 import { headerCases, partialCases, staleCases, methodCases, otherCases } from './other.js';
 import { probeCases } from './probes.js';
 import { cdnCacheControlCases } from './cdn-cache-control.js';
+import { partialContentCases } from './partial-content.js';
 
 export const allCases: Case[] = [
   ...freshnessCases, ...cacheControlCases, ...ageCases, ...statusCases, ...conditionalCases, ...update304Cases,
-  ...invalidationCases, ...varyCases, ...headerCases, ...partialCases, ...staleCases, ...methodCases, ...otherCases, ...probeCases, ...cdnCacheControlCases,
+  ...invalidationCases, ...varyCases, ...headerCases, ...partialCases, ...partialContentCases, ...staleCases, ...methodCases, ...otherCases, ...probeCases, ...cdnCacheControlCases,
 ];
 
 const seen = new Set<string>();
