@@ -105,6 +105,10 @@ test('caches per host, shares concurrent mints, bounds the cache, rejects garbag
     assert.equal(minter.minted, 4);
     await assert.rejects(minter.secureContextFor('bad name\r\n'), MintError);
     await assert.rejects(minter.secureContextFor(''), MintError);
+    // one trailing dot is the root label; two leave an empty label, which is no certifiable name
+    // (the shared normalizeHost drops every trailing dot, so the minter checks this itself)
+    await assert.rejects(minter.secureContextFor('x.test..'), MintError);
+    await assert.rejects(minter.secureContextFor('a..test'), MintError);
   } finally {
     cleanup();
   }
