@@ -7,7 +7,8 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { normaliseHost, type LeafMinter } from './mint.js';
+import { normaliseHost } from './host.js';
+import type { LeafMinter } from './mint.js';
 
 export interface InterceptTarget {
   host: string;

@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
+import { normaliseHost } from './host.js';
 import tls from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import type { CaMaterial } from './ca.js';
@@ -41,13 +42,8 @@ export interface LeafMinterOptions {
   maxHosts?: number;
 }
 
-/** Normalise a TLS server name / CONNECT host: lower case, no brackets around IPv6, no trailing dot. */
-export function normaliseHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  if (h.endsWith('.') && isIP(h) === 0) h = h.slice(0, -1);
-  return h;
-}
+// normaliseHost lives in host.ts (no x509 there), so intercept.ts and the router can load without this module
+export { normaliseHost } from './host.js';
 
 /** Host names we are willing to put in a certificate (RFC 1123 labels; `_` tolerated as browsers do). */
 function isCertifiableName(host: string): boolean {
