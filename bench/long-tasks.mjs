@@ -16,7 +16,7 @@ const idle = (n) => ['(idle)', '(program)'].includes(n.callFrame.functionName);
 /** the frame just under (root): the task entry */
 function entryOf(id) {
   let cur = id;
-  let chain = [];
+  const chain = [];
   while (parent.has(cur)) { chain.push(cur); cur = parent.get(cur); }
   const top = chain.slice(-3).reverse().map((i) => byId.get(i).callFrame.functionName || '(anon)');
   return top.join(' > ');

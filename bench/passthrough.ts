@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       targets.push([name, await waitForPort(c, /listening on http:\/\/127\.0\.0\.1:(\d+)/)]);
     }
     const p50: Record<string, number[]> = {};
-    for (const [name, port] of targets) wrkP50(port, '/nostore/1k'); // warm
+    for (const [, port] of targets) wrkP50(port, '/nostore/1k'); // warm
     for (let r = 0; r < ROUNDS; r++) for (const [name, port] of targets) (p50[name] ??= []).push(wrkP50(port, '/nostore/1k'));
     const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
     const direct = med(p50.direct!);
