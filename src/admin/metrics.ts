@@ -465,7 +465,28 @@ function boundedLabel(value: string, seen: Set<string>): string {
 
 /** host[:port] of the record's URL (CONNECT records carry host:port already). */
 export function hostOf(r: AccessRecord): string {
-  if (r.method === 'CONNECT') return r.url.toLowerCase();
-  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/i.exec(r.url);
-  return m ? m[1]!.toLowerCase() : '-';
+  const url = r.url;
+  if (r.method === 'CONNECT') return url.toLowerCase();
+  // what /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/i captures, without a match object per request
+  const colon = url.indexOf('://');
+  if (colon <= 0 || !isScheme(url, colon)) return '-';
+  const from = colon + 3;
+  let end = from;
+  let at = -1;
+  for (; end < url.length; end++) {
+    const c = url.charCodeAt(end);
+    if (c === 0x2f || c === 0x3f || c === 0x23) break; // / ? #
+    if (c === 0x40 && at < 0) at = end; // the first @ ends the userinfo
+  }
+  return url.slice(at < 0 ? from : at + 1, end).toLowerCase();
+}
+
+/** url[0, end) is a URI scheme: a letter, then letters, digits, + - . */
+function isScheme(url: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = url.charCodeAt(i) | 0x20;
+    const letter = c >= 0x61 && c <= 0x7a;
+    if (i === 0 ? !letter : !(letter || (url.charCodeAt(i) >= 0x30 && url.charCodeAt(i) <= 0x39) || url[i] === '+' || url[i] === '-' || url[i] === '.')) return false;
+  }
+  return true;
 }

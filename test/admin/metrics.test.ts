@@ -180,3 +180,18 @@ test('a non-finite duration is not counted in the histograms and does not throw'
   assert.equal(sampleValue(p, 'larder_request_duration_seconds_count', { cache: 'hit' }), 0);
   assert.equal(sampleValue(p, 'larder_upstream_duration_seconds_count'), 0);
 });
+
+test('hostOf (hand-written scan) gives what the URL pattern it replaced captures, on random URL-like strings', () => {
+  const pattern = (u: string) => {
+    const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/i.exec(u);
+    return m ? m[1]!.toLowerCase() : '-';
+  };
+  const parts = ['a', 'Z', '1', ':', '/', '//', '://', '@', '?', '#', '.', '+', '-', '[', ']', 'http', 'HTTPS', ' ', '%', 'é', '!', '_'];
+  let seed = 7;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  for (let i = 0; i < 20_000; i++) {
+    let url = '';
+    for (let k = 1 + rand(12); k > 0; k--) url += parts[rand(parts.length)];
+    assert.equal(hostOf(record({ url })), pattern(url), JSON.stringify(url));
+  }
+});
