@@ -143,3 +143,33 @@ test('undici itself rejects a 100 Continue the request did not ask for (as a res
   assert.ok(err instanceof UpstreamFailure);
   assert.match(err.message, /closed or reset/);
 });
+
+test('a body not being read is not buffered: the exchange is paused (backpressure to the origin socket)', async (t) => {
+  const total = 32 * 1024 * 1024;
+  let written = 0;
+  let origin: net.Socket | undefined;
+  const o = await rawOrigin((_p, s) => {
+    origin = s;
+    s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${total}\r\n\r\n`);
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const pump = (): void => {
+      while (written < total) {
+        written += chunk.length;
+        if (!s.write(chunk)) { s.once('drain', pump); return; }
+      }
+    };
+    pump();
+  });
+  const c = new UpstreamClient(opts);
+  t.after(async () => { o.close(); await c.close(); });
+  const r = await c.request({ url: new URL(`${o.url}/big`), method: 'GET', headers: ['host', 'o'] });
+  // let the origin write as much as the path will take while nobody reads
+  let last = -1;
+  while (last !== written) { last = written; await new Promise((resolve) => setTimeout(resolve, 100)); }
+  assert.ok(written < 16 * 1024 * 1024, `origin could write ${written} bytes while the body was not read`);
+  assert.ok(r.body.readableLength <= 1024 * 1024, `body buffered ${r.body.readableLength} bytes`);
+  let got = 0;
+  for await (const chunk of r.body) got += (chunk as Buffer).length;
+  assert.equal(got, total);
+  origin?.end();
+});
