@@ -4,7 +4,7 @@
 // larder beside nginx proxy_cache in one interleaved run, which prints the ratios to nginx.
 //
 // Usage: npm run bench [-- FILTER...] [-- --node-only | --harness-only]
-//   FILTER picks Node benches by substring (eviction, store, hit-path); it skips the harness unless --harness is given.
+//   FILTER picks Node benches by substring (eviction, store, hit-path, growth, metrics, upstream); it skips the harness unless --harness is given.
 // Harness knobs (env): BENCH_MODES="reverse" (or "reverse forward"), LARDER_ARGS="" (e.g. "--access-log off --no-disk"),
 //   LARDER_NODE (default: the node running this script), HARNESS=path/to/shared/bench,
 //   ROUNDS=2 DUR=5 SCEN="S1 S1hi S1m S2 S3 S4 S5 S6" and the harness's other knobs (see its README).
@@ -21,7 +21,7 @@ const only = argv.filter((a) => !a.startsWith('--'));
 let failed = 0;
 
 if (!flags.has('--harness-only')) {
-  const benches = ['bench/eviction.ts', 'bench/store-throughput.ts', 'bench/hit-path.ts']
+  const benches = ['bench/eviction.ts', 'bench/store-throughput.ts', 'bench/hit-path.ts', 'bench/growth.ts', 'bench/metrics-onrequest.ts', 'bench/upstream-client.ts']
     .filter((b) => only.length === 0 || only.some((o) => b.includes(o)));
   for (const b of benches) {
     console.log(`\n== ${b}`);

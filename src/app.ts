@@ -2,7 +2,6 @@
  * The composition root: builds every stage from the Config and starts the listeners.
  * `startLarder(config)` is what the CLI runs and what the integration tests start on loopback.
  */
-import 'reflect-metadata';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -28,8 +27,6 @@ import { DestinationPolicy } from './proxy/destination.js';
 import { boundedLookup, type HostLookup } from './net/resolve.js';
 import { handleConnect } from './proxy/tunnel.js';
 import { Interceptor, interceptTargetOf } from './tls/intercept.js';
-import { loadOrCreateCa } from './tls/ca.js';
-import { LeafMinter } from './tls/mint.js';
 import { Metrics } from './admin/metrics.js';
 import { startAdmin, type AdminHandle } from './admin/server.js';
 import { createAccessLog, type AccessLog } from './log/access-log.js';
@@ -194,6 +191,10 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     },
   });
   if (config.intercept) {
+    // the x509 modules (and reflect-metadata) are loaded only when interception is on: ~6 MB RSS otherwise
+    await import('reflect-metadata');
+    const { loadOrCreateCa } = await import('./tls/ca.js');
+    const { LeafMinter } = await import('./tls/mint.js');
     const ca = await loadOrCreateCa(config.caDir);
     interceptor = new Interceptor({
       minter: new LeafMinter(ca), hosts: config.interceptHosts, skip: config.interceptSkip, server, log,

@@ -12,9 +12,10 @@
  * snapshots (server/cluster-stats.ts). The store gauges of a shared tier (lmdb) are taken from one worker
  * only, since every worker reports the same shared figures; the memory tiers are per worker and summed.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AccessRecord, CacheResult, RequestObserver } from '../log/record.js';
 import type { StoreStats } from '../store/types.js';
+import { PlainHistogram } from './plain-histogram.js';
 import { SpaceSaving, type TopEntry } from './top.js';
 
 export const CACHE_RESULTS: readonly CacheResult[] = ['hit', 'stale', 'revalidated', 'miss', 'bypass', 'error'];
@@ -24,12 +25,16 @@ const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 type StatusClass = (typeof STATUS_CLASSES)[number];
 
 /** Methods kept as label values; anything else is 'OTHER' (a client must not create label values at will). */
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT', 'PURGE']);
+const METHOD_LABELS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT', 'PURGE', 'OTHER'] as const;
+const METHOD_INDEX = new Map<string, number>(METHOD_LABELS.slice(0, -1).map((m, i) => [m, i]));
+const OTHER_METHOD = METHOD_LABELS.length - 1;
+const CACHE_INDEX = new Map<CacheResult, number>(CACHE_RESULTS.map((c, i) => [c, i]));
 /** Distinct free-form label values (error kinds, deny reasons) kept per metric before 'other'. */
 const MAX_FREE_LABELS = 32;
 
-/** served from the store: the response body did not come from upstream */
-const FROM_CACHE = new Set<CacheResult>(['hit', 'stale', 'revalidated']);
+/** served from the store: the response body did not come from upstream (indexes into CACHE_RESULTS) */
+const FROM_CACHE = CACHE_RESULTS.map((c) => c === 'hit' || c === 'stale' || c === 'revalidated');
+const ERROR_INDEX = CACHE_RESULTS.indexOf('error');
 
 const RATE_WINDOW_SECONDS = 5;
 const RING_SECONDS = 16; // > RATE_WINDOW_SECONDS + 1
@@ -112,21 +117,20 @@ interface SecondBucket {
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/**
+ * Per-request counting is plain number increments into fixed arrays (onRequest does no label lookups,
+ * hashing or prom-client calls); the prom-client metrics read those numbers in their collect() callbacks
+ * at scrape time, and the duration histograms are PlainHistograms exported in prom-client's shape. The
+ * rare events (collapsed, revalidation, upstream errors, auth, denials) stay plain prom-client counters.
+ */
 export class Metrics implements RequestObserver {
   readonly registry = new Registry();
   private readonly now: () => number;
   private readonly startedAt: number;
   private readonly storeStats: () => StoreStats[];
 
-  private readonly requests: Counter<'method' | 'cache'>;
-  private readonly requestChildren = new Map<string, { inc(value?: number): void }>();
-  private readonly durationChildren = new Map<string, { observe(value: number): void }>();
-  private readonly responses: Counter<'class'>;
-  private readonly responseBytes: Counter<'source'>;
-  private readonly requestDuration: Histogram<'cache'>;
-  private readonly upstreamDuration: Histogram<string>;
-  private readonly connectionsGauge: Gauge<string>;
-  private readonly tunnelsGauge: Gauge<string>;
+  private readonly requestDuration: PlainHistogram;
+  private readonly upstreamDuration: PlainHistogram;
   private readonly collapsedCounter: Counter<string>;
   private readonly revalidations: Counter<'outcome'>;
   private readonly upstreamErrors: Counter<'kind'>;
@@ -134,9 +138,12 @@ export class Metrics implements RequestObserver {
   private readonly deniedCounter: Counter<'reason'>;
   private readonly uncaughtErrors: Counter<'kind'>;
 
-  // plain mirrors of the counters, for the synchronous snapshot
-  private readonly totalByCache = new Map<CacheResult, number>(CACHE_RESULTS.map((c) => [c, 0]));
-  private readonly totalByClass = new Map<StatusClass, number>(STATUS_CLASSES.map((c) => [c, 0]));
+  // the per-request counts (read by the prom-client collect() callbacks and the snapshot)
+  /** requests by method x cache result: index method * CACHE_RESULTS.length + cache */
+  private readonly requestCounts = new Float64Array(METHOD_LABELS.length * CACHE_RESULTS.length);
+  private readonly requestSlotsSeen: number[] = [];
+  private readonly totalByCache = new Float64Array(CACHE_RESULTS.length);
+  private readonly totalByClass = new Float64Array(STATUS_CLASSES.length);
   private readonly totalRevalidations = new Map<RevalidationOutcome, number>(REVALIDATION_OUTCOMES.map((o) => [o, 0]));
   private bytesFromCache = 0;
   private bytesFromUpstream = 0;
@@ -164,13 +171,35 @@ export class Metrics implements RequestObserver {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
-    this.requests = new Counter({ name: 'larder_requests_total', help: 'Requests answered, by method and cache result', labelNames: ['method', 'cache'], registers });
-    this.responses = new Counter({ name: 'larder_responses_total', help: 'Responses sent, by status class', labelNames: ['class'], registers });
-    this.responseBytes = new Counter({ name: 'larder_response_bytes_total', help: 'Response body bytes sent to clients, by source (cache or upstream); byte hit ratio = cache / sum', labelNames: ['source'], registers });
-    this.requestDuration = new Histogram({ name: 'larder_request_duration_seconds', help: 'Time from request head to last response byte, by cache result', labelNames: ['cache'], buckets: DURATION_BUCKETS, registers });
-    this.upstreamDuration = new Histogram({ name: 'larder_upstream_duration_seconds', help: 'Time from sending upstream to the upstream response head', buckets: DURATION_BUCKETS, registers });
-    this.connectionsGauge = new Gauge({ name: 'larder_client_connections', help: 'Open client connections', registers });
-    this.tunnelsGauge = new Gauge({ name: 'larder_tunnels', help: 'Open CONNECT tunnels', registers });
+    const self = this; // the collect() callbacks run with `this` bound to the prom-client metric
+    new Counter({
+      name: 'larder_requests_total', help: 'Requests answered, by method and cache result', labelNames: ['method', 'cache'], registers,
+      collect() {
+        this.reset();
+        for (const i of self.requestSlotsSeen) {
+          this.inc({ method: METHOD_LABELS[Math.floor(i / CACHE_RESULTS.length)]!, cache: CACHE_RESULTS[i % CACHE_RESULTS.length]! }, self.requestCounts[i]!);
+        }
+      },
+    });
+    new Counter({
+      name: 'larder_responses_total', help: 'Responses sent, by status class', labelNames: ['class'], registers,
+      collect() {
+        this.reset();
+        STATUS_CLASSES.forEach((c, i) => this.inc({ class: c }, self.totalByClass[i]!));
+      },
+    });
+    new Counter({
+      name: 'larder_response_bytes_total', help: 'Response body bytes sent to clients, by source (cache or upstream); byte hit ratio = cache / sum', labelNames: ['source'], registers,
+      collect() {
+        this.reset();
+        this.inc({ source: 'cache' }, self.bytesFromCache);
+        this.inc({ source: 'upstream' }, self.bytesFromUpstream);
+      },
+    });
+    this.requestDuration = new PlainHistogram('larder_request_duration_seconds', 'Time from request head to last response byte, by cache result', DURATION_BUCKETS, 'cache', CACHE_RESULTS, this.registry);
+    this.upstreamDuration = new PlainHistogram('larder_upstream_duration_seconds', 'Time from sending upstream to the upstream response head', DURATION_BUCKETS, undefined, [], this.registry);
+    new Gauge({ name: 'larder_client_connections', help: 'Open client connections', registers, collect() { this.set(self.connections); } });
+    new Gauge({ name: 'larder_tunnels', help: 'Open CONNECT tunnels', registers, collect() { this.set(self.tunnels); } });
     this.collapsedCounter = new Counter({ name: 'larder_collapsed_requests_total', help: 'Requests that waited for another in-flight fetch of the same key', registers });
     this.revalidations = new Counter({ name: 'larder_revalidations_total', help: 'Conditional requests sent to refresh stored responses, by outcome', labelNames: ['outcome'], registers });
     this.upstreamErrors = new Counter({ name: 'larder_upstream_errors_total', help: 'Failed upstream exchanges, by kind', labelNames: ['kind'], registers });
@@ -178,10 +207,8 @@ export class Metrics implements RequestObserver {
     this.deniedCounter = new Counter({ name: 'larder_denied_requests_total', help: 'Requests refused by access rules, by reason', labelNames: ['reason'], registers });
     this.uncaughtErrors = new Counter({ name: 'larder_uncaught_errors_total', help: 'Errors that reached the last-resort handler (a bug), by kind: exception (the process exits) or rejection', labelNames: ['kind'], registers });
 
-    // zero-initialise the fixed label sets, so rate() works from the first scrape
-    for (const c of CACHE_RESULTS) this.requestDuration.zero({ cache: c });
-    for (const c of STATUS_CLASSES) this.responses.inc({ class: c }, 0);
-    for (const s of ['cache', 'upstream']) this.responseBytes.inc({ source: s }, 0);
+    // the fixed label sets are exported from the first scrape (zeros), so rate() works from the start;
+    // larder_responses_total, larder_response_bytes_total and the duration histograms do so by construction
     for (const o of REVALIDATION_OUTCOMES) this.revalidations.inc({ outcome: o }, 0);
 
     const stats = (): StoreStats[] => {
@@ -219,64 +246,57 @@ export class Metrics implements RequestObserver {
   }
 
   onRequest(r: AccessRecord): void {
-    const method = KNOWN_METHODS.has(r.method) ? r.method : 'OTHER';
-    // label-bound children are looked up once per label combination, not hashed per request
-    const rk = `${method} ${r.cache}`;
-    let child = this.requestChildren.get(rk);
-    if (!child) this.requestChildren.set(rk, (child = this.requests.labels(method, r.cache)));
-    child.inc();
-    this.totalByCache.set(r.cache, (this.totalByCache.get(r.cache) ?? 0) + 1);
+    const cache = CACHE_INDEX.get(r.cache);
+    if (cache === undefined) return;
+    const method = METHOD_INDEX.get(r.method) ?? OTHER_METHOD;
+    const slot = method * CACHE_RESULTS.length + cache;
+    if (this.requestCounts[slot]!++ === 0) this.requestSlotsSeen.push(slot); // exported in first-seen order, as prom-client did
+    this.totalByCache[cache]!++;
 
-    const cls = statusClass(r.status);
-    if (cls) {
-      this.responses.inc({ class: cls });
-      this.totalByClass.set(cls, this.totalByClass.get(cls)! + 1);
-    }
+    const status = r.status;
+    if (status >= 100 && status < 600) this.totalByClass[Math.floor(status / 100) - 1]!++;
 
     const bytes = r.bytesSent > 0 ? r.bytesSent : 0;
-    const fromCache = FROM_CACHE.has(r.cache);
+    const fromCache = FROM_CACHE[cache]!;
+    const b = this.bucket(Math.floor(this.now() / 1000));
+    b.byCache[cache]!++;
     // the proxy's own error pages come from neither the cache nor upstream
-    if (r.cache !== 'error' && bytes > 0) {
-      this.responseBytes.inc({ source: fromCache ? 'cache' : 'upstream' }, bytes);
-      if (fromCache) this.bytesFromCache += bytes;
-      else this.bytesFromUpstream += bytes;
+    if (cache !== ERROR_INDEX) {
+      if (fromCache) {
+        this.bytesFromCache += bytes;
+        b.cacheBytes += bytes;
+      } else {
+        this.bytesFromUpstream += bytes;
+        b.upstreamBytes += bytes;
+      }
     }
 
-    let hist = this.durationChildren.get(r.cache);
-    if (!hist) this.durationChildren.set(r.cache, (hist = this.requestDuration.labels(r.cache)));
-    hist.observe(Math.max(0, r.durationMs) / 1000);
+    this.requestDuration.observe(cache, Math.max(0, r.durationMs) / 1000);
     this.requestMs.add(r.durationMs);
     if (r.upstreamMs !== undefined) {
-      this.upstreamDuration.observe(Math.max(0, r.upstreamMs) / 1000);
+      this.upstreamDuration.observe(0, Math.max(0, r.upstreamMs) / 1000);
       this.upstreamMs.add(r.upstreamMs);
     }
 
-    const b = this.bucket(Math.floor(this.now() / 1000));
-    b.byCache[CACHE_RESULTS.indexOf(r.cache)]!++;
-    if (r.cache !== 'error') {
-      if (fromCache) b.cacheBytes += bytes;
-      else b.upstreamBytes += bytes;
-    }
-
-    const host = hostOf(r);
-    if (fromCache) {
-      this.hostsByHits.add(host);
-      this.urlsByHits.add(r.url);
-    }
-    if (bytes > 0) {
-      this.hostsByBytes.add(host, bytes);
-      this.urlsByBytes.add(r.url, bytes);
+    if (fromCache || bytes > 0) {
+      const host = hostOf(r);
+      if (fromCache) {
+        this.hostsByHits.add(host);
+        this.urlsByHits.add(r.url);
+      }
+      if (bytes > 0) {
+        this.hostsByBytes.add(host, bytes);
+        this.urlsByBytes.add(r.url, bytes);
+      }
     }
   }
 
   connection(delta: 1 | -1): void {
     this.connections = Math.max(0, this.connections + delta);
-    this.connectionsGauge.set(this.connections);
   }
 
   tunnel(delta: 1 | -1): void {
     this.tunnels = Math.max(0, this.tunnels + delta);
-    this.tunnelsGauge.set(this.tunnels);
   }
 
   collapsed(): void {
@@ -327,7 +347,7 @@ export class Metrics implements RequestObserver {
     const recordOf = <T>(values: readonly number[]): Record<CacheResult, T> =>
       Object.fromEntries(CACHE_RESULTS.map((c, i) => [c, values[i]])) as Record<CacheResult, T>;
 
-    const byCache = recordOf<number>(CACHE_RESULTS.map((c) => this.totalByCache.get(c)!));
+    const byCache = recordOf<number>(Array.from(this.totalByCache));
     let store: StoreStats[];
     try { store = this.storeStats(); } catch { store = []; }
     return {
@@ -336,7 +356,7 @@ export class Metrics implements RequestObserver {
       totals: {
         requests: CACHE_RESULTS.reduce((a, c) => a + byCache[c], 0),
         byCache,
-        byClass: Object.fromEntries(STATUS_CLASSES.map((c) => [c, this.totalByClass.get(c)!])) as Record<StatusClass, number>,
+        byClass: Object.fromEntries(STATUS_CLASSES.map((c, i) => [c, this.totalByClass[i]!])) as Record<StatusClass, number>,
         bytesFromCache: this.bytesFromCache,
         bytesFromUpstream: this.bytesFromUpstream,
         collapsed: this.collapsedTotal,
@@ -422,10 +442,6 @@ export function percentilesOf(samples: ArrayLike<number>): Percentiles {
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), samples: count };
 }
 
-function statusClass(status: number): StatusClass | undefined {
-  return status >= 100 && status < 600 ? STATUS_CLASSES[Math.floor(status / 100) - 1] : undefined;
-}
-
 function ratio(part: number, whole: number): number | null {
   return whole > 0 ? part / whole : null;
 }
@@ -449,7 +465,28 @@ function boundedLabel(value: string, seen: Set<string>): string {
 
 /** host[:port] of the record's URL (CONNECT records carry host:port already). */
 export function hostOf(r: AccessRecord): string {
-  if (r.method === 'CONNECT') return r.url.toLowerCase();
-  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/i.exec(r.url);
-  return m ? m[1]!.toLowerCase() : '-';
+  const url = r.url;
+  if (r.method === 'CONNECT') return url.toLowerCase();
+  // what /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/i captures, without a match object per request
+  const colon = url.indexOf('://');
+  if (colon <= 0 || !isScheme(url, colon)) return '-';
+  const from = colon + 3;
+  let end = from;
+  let at = -1;
+  for (; end < url.length; end++) {
+    const c = url.charCodeAt(end);
+    if (c === 0x2f || c === 0x3f || c === 0x23) break; // / ? #
+    if (c === 0x40 && at < 0) at = end; // the first @ ends the userinfo
+  }
+  return url.slice(at < 0 ? from : at + 1, end).toLowerCase();
+}
+
+/** url[0, end) is a URI scheme: a letter, then letters, digits, + - . */
+function isScheme(url: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = url.charCodeAt(i) | 0x20;
+    const letter = c >= 0x61 && c <= 0x7a;
+    if (i === 0 ? !letter : !(letter || (url.charCodeAt(i) >= 0x30 && url.charCodeAt(i) <= 0x39) || url[i] === '+' || url[i] === '-' || url[i] === '.')) return false;
+  }
+  return true;
 }

@@ -17,8 +17,19 @@ export interface TopEntry {
   error: number;
 }
 
+interface Slot extends TopEntry {
+  /** index in the min-heap */
+  pos: number;
+}
+
+/**
+ * The tracked keys are kept in a binary min-heap by count as well as in a map, so finding the smallest
+ * (the one a newcomer replaces) is O(1) and an update O(log capacity): with many distinct keys (every
+ * request a new URL) the per-request cost stays a few steps instead of a scan of the whole table.
+ */
 export class SpaceSaving {
-  private readonly counts = new Map<string, TopEntry>();
+  private readonly counts = new Map<string, Slot>();
+  private readonly heap: Slot[] = [];
   private total = 0;
 
   /**
@@ -36,17 +47,55 @@ export class SpaceSaving {
     const entry = this.counts.get(key);
     if (entry) {
       entry.count += weight;
+      this.siftDown(entry.pos);
       return;
     }
     if (this.counts.size < this.capacity) {
-      this.counts.set(key, { key, count: weight, error: 0 });
+      const slot: Slot = { key, count: weight, error: 0, pos: this.heap.length };
+      this.counts.set(key, slot);
+      this.heap.push(slot);
+      this.siftUp(slot.pos);
       return;
     }
-    // replace the minimum: O(capacity) scan, done only for a key not yet tracked while the table is full
-    let min: TopEntry | undefined;
-    for (const e of this.counts.values()) if (!min || e.count < min.count) min = e;
-    this.counts.delete(min!.key);
-    this.counts.set(key, { key, count: min!.count + weight, error: min!.count });
+    // replace the smallest: the newcomer inherits its count as the possible overcount
+    const min = this.heap[0]!;
+    this.counts.delete(min.key);
+    min.key = key;
+    min.error = min.count;
+    min.count += weight;
+    this.counts.set(key, min);
+    this.siftDown(0);
+  }
+
+  private siftUp(i: number): void {
+    const h = this.heap;
+    const x = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.count <= x.count) break;
+      h[i] = h[p]!;
+      h[i]!.pos = i;
+      i = p;
+    }
+    h[i] = x;
+    x.pos = i;
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const x = h[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && h[c + 1]!.count < h[c]!.count) c++;
+      if (h[c]!.count >= x.count) break;
+      h[i] = h[c]!;
+      h[i]!.pos = i;
+      i = c;
+    }
+    h[i] = x;
+    x.pos = i;
   }
 
   /** The n heaviest keys, heaviest first. */
@@ -54,7 +103,7 @@ export class SpaceSaving {
     return [...this.counts.values()]
       .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1))
       .slice(0, n)
-      .map((e) => ({ ...e }));
+      .map((e) => ({ key: e.key, count: e.count, error: e.error }));
   }
 
   /** Sum of every weight added (exact). */

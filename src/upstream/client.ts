@@ -4,7 +4,7 @@
  * (the proxy layer turns them into 502/504 pages).
  */
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { LookupFunction } from 'node:net';
 import { CodedError, UpstreamFailure, type ExchangeError } from '../errors.js';
 
@@ -65,37 +65,82 @@ export class UpstreamClient {
     });
   }
 
-  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+  /**
+   * One exchange through Dispatcher.dispatch with a v7 handler: no promise-per-request RequestHandler or
+   * BodyReadable/AsyncResource; the body is a plain Readable fed from onResponseData, with backpressure
+   * (controller.pause/resume) and destroy() aborting the exchange. Interim 1xx heads are skipped (102/103
+   * reach onResponseStart; undici itself rejects 100 and unrequested 101 as a bad response).
+   * Agent-level timeouts (connect, headers, body) apply as before; errors reach classify() unchanged.
+   */
+  request(req: UpstreamRequest): Promise<UpstreamResponse> {
     const started = performance.now();
-    const address = `${req.url.hostname}:${req.url.port || (req.url.protocol === 'https:' ? '443' : '80')}`;
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await this.agent.request({
-        origin: req.url.origin,
-        path: `${req.url.pathname}${req.url.search}`,
-        method: req.method as Dispatcher.HttpMethod,
-        headers: req.headers,
-        body: req.body ?? null,
-        signal: req.signal,
-        // HEAD / 304 / 204 bodies are handled by undici; we never want it to follow redirects or retry
-      });
-    } catch (err) {
-      throw this.classify(err, req.url);
-    }
-    const headerCount = Object.values(res.headers).reduce((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
-    if (headerCount > this.opts.maxResponseHeaders) {
-      res.body.on('error', () => undefined); // an unread undici body emits AbortError when destroyed
-      res.body.destroy();
-      throw upstreamFailed(`upstream ${address} sent ${headerCount} header fields (limit ${this.opts.maxResponseHeaders})`, 'invalid-response');
-    }
-    return {
-      status: res.statusCode,
-      statusText: '',
-      headers: res.headers,
-      body: res.body,
-      address,
-      headMs: performance.now() - started,
-    };
+    const url = req.url;
+    const address = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+    const maxHeaders = this.opts.maxResponseHeaders;
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      let controller: Dispatcher.DispatchController | undefined;
+      let body: Readable | undefined;
+      let settled = false;
+      const signal = req.signal;
+      const onAbort = (): void => { controller?.abort(signal!.reason ?? new undiciErrors.RequestAbortedError()); };
+      const done = (): void => { signal?.removeEventListener('abort', onAbort); };
+      const fail = (err: unknown): void => {
+        done();
+        if (!settled) { settled = true; reject(this.classify(err, url)); }
+        else if (body && !body.destroyed) body.destroy(err as Error);
+      };
+      if (signal?.aborted) { fail(signal.reason ?? new undiciErrors.RequestAbortedError()); return; }
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          controller = c;
+          if (signal) { if (signal.aborted) c.abort(signal.reason); else signal.addEventListener('abort', onAbort, { once: true }); }
+        },
+        onResponseStart(c, statusCode, headers) {
+          if (statusCode < 200) return; // interim response
+          const headerCount = countFields(headers);
+          if (headerCount > maxHeaders) {
+            const err = upstreamFailed(`upstream ${address} sent ${headerCount} header fields (limit ${maxHeaders})`, 'invalid-response');
+            settled = true;
+            done();
+            reject(err);
+            c.abort(err);
+            return;
+          }
+          body = new Readable({
+            read() { if (c.paused) c.resume(); },
+            destroy(err, cb) {
+              done();
+              if (!c.aborted && !ended) c.abort(err ?? new undiciErrors.RequestAbortedError());
+              cb(err);
+            },
+          });
+          settled = true;
+          resolve({ status: statusCode, statusText: '', headers: headers as UpstreamResponse['headers'], body, address, headMs: performance.now() - started });
+        },
+        onResponseData(c, chunk) {
+          if (body && !body.destroyed && !body.push(chunk)) c.pause();
+        },
+        onResponseEnd() {
+          ended = true;
+          done();
+          if (body && !body.destroyed) body.push(null);
+        },
+        onResponseError(_c, err) { fail(err); },
+      };
+      let ended = false;
+      try {
+        this.agent.dispatch({
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: req.method as Dispatcher.HttpMethod,
+          headers: req.headers,
+          body: req.body ?? null,
+          // never follow redirects or retry: a plain dispatch does neither
+        }, handler);
+      } catch (err) {
+        fail(err);
+      }
+    });
   }
 
   /** Classify an upstream failure. Also used for errors raised while reading the body. */
@@ -155,4 +200,11 @@ export class UpstreamClient {
     await Promise.race([this.agent.close().catch(() => this.agent.destroy()), cut]);
     clearTimeout(timer);
   }
+}
+
+/** header fields in an undici header object (repeats as arrays) */
+function countFields(headers: Record<string, string | string[] | undefined>): number {
+  let n = 0;
+  for (const k in headers) { const v = headers[k]; n += Array.isArray(v) ? v.length : 1; }
+  return n;
 }

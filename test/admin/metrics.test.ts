@@ -131,3 +131,67 @@ test('a store that throws does not break a scrape', async () => {
   assert.equal(sampleValue(p, 'larder_store_objects'), undefined);
   assert.deepEqual(m.snapshot().store, []);
 });
+
+test('the plain-number metrics export exactly what prom-client Counters and Histograms would (text and JSON)', async () => {
+  const { Counter, Histogram, Gauge, Registry } = await import('prom-client');
+  const m = new Metrics({ storeStats: () => [], defaultMetrics: false });
+  const ref = new Registry();
+  const registers = [ref];
+  const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+  const caches = ['hit', 'stale', 'revalidated', 'miss', 'bypass', 'error'] as const;
+  const requests = new Counter({ name: 'larder_requests_total', help: 'Requests answered, by method and cache result', labelNames: ['method', 'cache'], registers });
+  const responses = new Counter({ name: 'larder_responses_total', help: 'Responses sent, by status class', labelNames: ['class'], registers });
+  const bytes = new Counter({ name: 'larder_response_bytes_total', help: 'Response body bytes sent to clients, by source (cache or upstream); byte hit ratio = cache / sum', labelNames: ['source'], registers });
+  const duration = new Histogram({ name: 'larder_request_duration_seconds', help: 'Time from request head to last response byte, by cache result', labelNames: ['cache'], buckets, registers });
+  const upstream = new Histogram({ name: 'larder_upstream_duration_seconds', help: 'Time from sending upstream to the upstream response head', buckets, registers });
+  new Gauge({ name: 'larder_client_connections', help: 'Open client connections', registers }).set(0);
+  new Gauge({ name: 'larder_tunnels', help: 'Open CONNECT tunnels', registers }).set(0);
+  for (const c of caches) duration.zero({ cache: c });
+  for (const c of ['1xx', '2xx', '3xx', '4xx', '5xx']) responses.inc({ class: c }, 0);
+  for (const s of ['cache', 'upstream']) bytes.inc({ source: s }, 0);
+
+  const methods = ['GET', 'HEAD', 'BREW', 'PURGE', 'POST'];
+  const statuses = [200, 304, 404, 503, 101, 700];
+  for (let i = 0; i < 300; i++) {
+    const cache = caches[(i * 7) % 6]!;
+    const method = methods[i % 5]!;
+    const status = statuses[i % 6]!;
+    const sent = (i * 37) % 3000;
+    const durationMs = ((i * 13) % 4000) / 3;
+    const upstreamMs = i % 3 ? undefined : i * 0.7;
+    m.onRequest(record({ cache, method, status, bytesSent: sent, durationMs, upstreamMs }));
+    requests.inc({ method: method === 'BREW' ? 'OTHER' : method, cache });
+    if (status < 600) responses.inc({ class: `${Math.floor(status / 100)}xx` });
+    if (cache !== 'error' && sent > 0) bytes.inc({ source: ['hit', 'stale', 'revalidated'].includes(cache) ? 'cache' : 'upstream' }, sent);
+    duration.observe({ cache }, durationMs / 1000);
+    if (upstreamMs !== undefined) upstream.observe(upstreamMs / 1000);
+  }
+  const ours = (await m.registry.metrics()).split('\n\n').filter((b) => !b.includes('larder_store_') && !/larder_(collapsed|revalidations|upstream_errors|auth|denied|uncaught)/.test(b));
+  assert.deepEqual(ours.join('\n\n').trim().split('\n'), (await ref.metrics()).trim().split('\n'));
+  const json = (await m.registry.getMetricsAsJSON()).filter((x) => ref.getSingleMetric(x.name));
+  assert.deepEqual(JSON.parse(JSON.stringify(json)), JSON.parse(JSON.stringify(await ref.getMetricsAsJSON())));
+});
+
+test('a non-finite duration is not counted in the histograms and does not throw', async () => {
+  const m = new Metrics({ storeStats, defaultMetrics: false });
+  m.onRequest(record({ cache: 'hit', durationMs: Number.NaN, upstreamMs: Number.POSITIVE_INFINITY }));
+  const p = parsePrometheusText(await m.registry.metrics());
+  assert.equal(sampleValue(p, 'larder_requests_total', { method: 'GET', cache: 'hit' }), 1);
+  assert.equal(sampleValue(p, 'larder_request_duration_seconds_count', { cache: 'hit' }), 0);
+  assert.equal(sampleValue(p, 'larder_upstream_duration_seconds_count'), 0);
+});
+
+test('hostOf (hand-written scan) gives what the URL pattern it replaced captures, on random URL-like strings', () => {
+  const pattern = (u: string) => {
+    const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/i.exec(u);
+    return m ? m[1]!.toLowerCase() : '-';
+  };
+  const parts = ['a', 'Z', '1', ':', '/', '//', '://', '@', '?', '#', '.', '+', '-', '[', ']', 'http', 'HTTPS', ' ', '%', 'é', '!', '_'];
+  let seed = 7;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  for (let i = 0; i < 20_000; i++) {
+    let url = '';
+    for (let k = 1 + rand(12); k > 0; k--) url += parts[rand(parts.length)];
+    assert.equal(hostOf(record({ url })), pattern(url), JSON.stringify(url));
+  }
+});
