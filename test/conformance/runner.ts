@@ -137,6 +137,11 @@ export async function startHarness(overrides: Partial<Config> = {}): Promise<Har
       const prev = headers[name];
       headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
     }
+    // node:http frames a body itself only for methods that usually have one: a DELETE's would go unframed
+    // (not a body by RFC 9112 §6.3, but stray bytes after the request)
+    if (step.requestBody !== undefined && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) {
+      headers['content-length'] = String(Buffer.byteLength(step.requestBody));
+    }
     return new Promise((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: larder.port, method: step.method ?? 'GET', path: target, headers, agent: false }, (res) => {
         const chunks: Buffer[] = [];
