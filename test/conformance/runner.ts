@@ -149,7 +149,9 @@ export async function startHarness(overrides: Partial<Config> = {}): Promise<Har
         res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('latin1') }));
         res.on('error', reject);
       });
-      req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
+      // a hang detector, not a latency bound: with ~190 exchanges in flight a step takes 0.2-1 s on 2 cores at
+      // load 8, ten times that at load 20 (10 s failed there once); a request that really hangs still fails
+      req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
       req.on('error', reject);
       req.end(step.requestBody);
     });
