@@ -124,7 +124,7 @@ test('large downloads stream without the proxy holding them (Content-Length and 
         let nextProbe = 0;
         res.on('data', (c: Buffer) => {
           n += c.length;
-          if (n >= nextProbe) { nextProbe += 4 << 20; peak = Math.max(peak, heldBytes()); }
+          if (n >= nextProbe) { nextProbe += 8 << 20; peak = Math.max(peak, heldBytes()); }
         });
         res.on('end', () => resolve(n));
         res.on('error', reject);
