@@ -22,13 +22,18 @@ if (files.length === 0) { console.error('no test files matched'); process.exit(1
 // --test-force-exit: a failing test that leaves a server open must not hang the run (CI has a time limit);
 // --test-timeout bounds any single test.
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', '--test-timeout=180000', '--test-reporter=spec', ...files];
+const seconds = (since) => ((Date.now() - since) / 1000).toFixed(0);
+const mainStart = Date.now();
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: process.env });
 if (filters.length > 0) process.exit(r.status ?? 1);
+const mainSeconds = seconds(mainStart);
 
 // The integration tests run on the memory store above; the cache behaviour again on the default tiered
 // LMDB store, whose commits are asynchronous (a separate pass caught a read-your-writes race once).
 // test/conformance/conformance.test.ts is not listed: it runs every case on both stores and in both modes itself.
 const diskFiles = ['test/cache/engine.test.ts', 'test/e2e/mirror.test.ts', 'test/proxy/forward.test.ts'];
 console.log('\n# the same cache behaviour on the default disk store (LARDER_TEST_DISK=1)');
+const diskStart = Date.now();
 const d = spawnSync(process.execPath, [...args.filter((a) => !files.includes(a)), ...diskFiles], { stdio: 'inherit', cwd: root, env: { ...process.env, LARDER_TEST_DISK: '1' } });
+console.log(`\n# Node ${process.version}: ${files.length} files in ${mainSeconds} s (exit ${r.status}), disk pass ${seconds(diskStart)} s (exit ${d.status})`);
 process.exit(r.status === 0 && d.status === 0 ? 0 : 1);

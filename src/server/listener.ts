@@ -107,6 +107,13 @@ export function createListener(deps: ListenerDeps): http.Server {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     deps.onClientError?.(err.code ?? 'unknown');
     const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending?.req.complete && err.code !== 'ECONNRESET' && socket.writable) {
+      // the pending request was read in full: the bad bytes are what follows it (e.g. an unframed body after a
+      // DELETE), not part of it. It is answered as usual, the connection closes after it, the bytes are dropped.
+      if (!pending.headersSent) pending.shouldKeepAlive = false;
+      else pending.once('finish', () => { socket.end(); setTimeout(() => socket.destroy(), 1000).unref(); });
+      return;
+    }
     if (err.code === 'ECONNRESET' || !socket.writable || (pending && pending.headersSent)) {
       socket.destroy();
       return;
