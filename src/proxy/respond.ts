@@ -61,9 +61,7 @@ export async function respond(ex: Exchange, out: Outcome, opts: RespondOptions):
     // whatever failed (a head Node refused to write), the upstream connection and the fill are released:
     // requests collapsed onto this fill stop waiting, the pooled connection is not left half-read
     out.fill?.abort();
-    // undici's body emits an abort error when destroyed unread: with nobody listening, that would crash the process
-    out.reply.body.on('error', () => {});
-    out.reply.body.destroy();
+    out.reply.body.destroy(); // its abort 'error' has a listener from the upstream port (proxy/upstream-port.ts)
     out.settle({ error: err });
     throw err;
   }
