@@ -12,6 +12,7 @@ import { createFastHit, RouteMemo } from './proxy/fast-hit.js';
 import { createRequestHandler, newRecord } from './proxy/handler.js';
 import { Router } from './proxy/router.js';
 import { CacheEngine } from './cache/engine.js';
+import { Collapser } from './cache/collapse.js';
 import type { KeyCollapser } from './cache/collapse.js';
 import { compileRules } from './cache/rules.js';
 import { UpstreamClient } from './upstream/client.js';
@@ -81,7 +82,19 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     onWriteError: (message) => log.warn(message),
   });
   const storeStats = () => (store.tierStats ? store.tierStats() : [store.stats()]);
-  const metrics = new Metrics({ storeStats });
+  const metrics = new Metrics({
+    storeStats,
+    // counted as plain numbers where they happen, read at scrape time
+    plainCounters: [
+      { name: 'larder_connections_refused_total', help: 'Client connections refused by the connection caps, by reason', labels: { name: 'reason' }, read: () => ({ total: limits.refused.total, per_client: limits.refused.perClient }) },
+      { name: 'larder_auth_limiter_evictions_total', help: 'Addresses dropped from the authentication failure limiter to keep it bounded', read: () => auth?.limiter?.evictions ?? 0 },
+      { name: 'larder_tls_handshake_failures_total', help: 'TLS handshakes with clients that failed (interception)', read: () => interceptor?.handshakeFailures ?? 0 },
+      { name: 'larder_collapse_refused_total', help: 'Misses not collapsed because the collapser held its maximum of flights', read: () => (collapser instanceof Collapser ? collapser.refusedAtMax : 0) },
+      { name: 'larder_store_slow_commits_total', help: 'Stored bodies whose last chunk went out before the commit finished (read-your-writes not kept)', read: () => engine.counters.slowCommits },
+      { name: 'larder_fills_abandoned_total', help: 'Store fills given up after their client left (quick abort)', read: () => engine.counters.fillsAbandoned },
+      { name: 'larder_fast_path_responses_total', help: 'Responses answered by the fast hit path', read: () => fastPath.served },
+    ],
+  });
   const accessLog: AccessLog = createAccessLog({ format: config.logFormat, file: config.accessLog, log });
   let listenPort = config.port;
   let adminPort: number | undefined;
@@ -105,8 +118,9 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
     describeTlsError,
   });
   const rules = compileRules(config.preset, config.rules);
+  const collapser = opts.collapser ?? new Collapser(config.collapseTimeout);
   const engine = new CacheEngine({
-    config, store, upstream: upstreamPort(upstream), rules, clock: opts.clock, collapser: opts.collapser,
+    config, store, upstream: upstreamPort(upstream), rules, clock: opts.clock, collapser,
     events: {
       collapsed: () => metrics.collapsed(),
       revalidation: (o) => metrics.revalidation(o),

@@ -99,7 +99,22 @@ export interface MetricsView {
   snapshot(): StatsSnapshot | Promise<StatsSnapshot>;
 }
 
+/** A counter kept as a plain number by the code that counts, read at scrape time. */
+export interface PlainCounter {
+  name: string;
+  help: string;
+  /** one label: read() then returns the count per label value */
+  labels?: { name: string };
+  read: () => number | Record<string, number>;
+}
+
+function num(n: unknown): number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : 0;
+}
+
 export interface MetricsOptions {
+  /** counters owned by other stages (plain numbers), exported under these names */
+  plainCounters?: readonly PlainCounter[];
   /** pulled at scrape/snapshot time, for larder_store_* per tier */
   storeStats: () => StoreStats[];
   /** register prom-client's default process metrics (default true) */
@@ -206,6 +221,17 @@ export class Metrics implements RequestObserver {
     this.authFailures = new Counter({ name: 'larder_auth_failures_total', help: 'Proxy authentication failures', registers });
     this.deniedCounter = new Counter({ name: 'larder_denied_requests_total', help: 'Requests refused by access rules, by reason', labelNames: ['reason'], registers });
     this.uncaughtErrors = new Counter({ name: 'larder_uncaught_errors_total', help: 'Errors that reached the last-resort handler (a bug), by kind: exception (the process exits) or rejection', labelNames: ['kind'], registers });
+
+    for (const c of opts.plainCounters ?? []) {
+      new Counter({
+        name: c.name, help: c.help, labelNames: c.labels ? [c.labels.name] : [], registers,
+        collect() {
+          this.reset();
+          if (!c.labels) this.inc(num(c.read()));
+          else for (const [value, n] of Object.entries(c.read() as Record<string, number>)) this.inc({ [c.labels!.name]: value }, num(n));
+        },
+      });
+    }
 
     // the fixed label sets are exported from the first scrape (zeros), so rate() works from the start;
     // larder_responses_total, larder_response_bytes_total and the duration histograms do so by construction
