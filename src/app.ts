@@ -200,7 +200,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
       serve: createFastHit({
         store, routes, name: config.via, keepAliveSeconds: Math.floor(config.keepAliveTimeout / 1000),
         checkDestination: (host, port, client) => destination.checkTarget(host, port, client),
-        forwardNeedsAuth: admission.authenticates, observers, counters: fastPath,
+        forwardNeedsAuth: admission.authenticates, observers, counters: fastPath, clock: engine.clock,
       }),
     },
   });

@@ -225,8 +225,20 @@ export class CacheEngine implements ValidationCore {
     };
   }
 
+  /**
+   * Prepare an entry for the fast hit path (cache/plain-hit.ts): one without Vary, whole (not a part, 204 or
+   * 304). Whether it may be served, and how fresh, is still decided per request by decideUse.
+   */
+  private attachPlain(entry: CachedEntry): void {
+    if (!this.store.attach || entry.vary.length > 0 || entry.status === 204 || entry.status === 206 || entry.status === 304) return;
+    const plain: PlainHit = { entry, head: readyHead(entry, true, this.omit) };
+    this.store.attach(entry, plain);
+  }
+
   fillOptions(key: string): Omit<FillOptions, 'expectedSize'> {
     return {
+      // a new entry is ready for the fast path as soon as it is committed (its first hit need not be slow)
+      onCommitted: (meta) => this.attachPlain(meta as CachedEntry),
       commitWaitMs: this.deps.commitWaitMs ?? 1000,
       abandon: this.abandon,
       // another process's waiters are not counted here: then a fill others may wait for is finished
@@ -274,11 +286,9 @@ export class CacheEngine implements ValidationCore {
     if (r === 'vanished') return undefined;
     if (entry.policy.rule) req.notes.rule = entry.policy.rule;
     // served whole, fresh and unmodified: the fast hit path may answer the next plain GETs from it
-    if (this.store.attach && req.method === 'GET' && params.hit && !how.stale && how.unvalidated && how.result === undefined
-      && (params.detail === undefined || params.detail === `rule:${entry.policy.rule}`)
-      && entry.vary.length === 0 && r.status === entry.status && Buffer.isBuffer(r.body)) {
-      const plain: PlainHit = { entry, head: readyHead(entry, true, this.omit), body: r.body };
-      this.store.attach(entry, plain);
+    if (req.method === 'GET' && params.hit && !how.stale && how.unvalidated && how.result === undefined
+      && (params.detail === undefined || params.detail === `rule:${entry.policy.rule}`) && r.status === entry.status) {
+      this.attachPlain(entry);
     }
     return { kind: 'stored', ...r, cacheStatus, result: how.result ?? cacheResultOf(params, how.stale) };
   }

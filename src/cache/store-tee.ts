@@ -8,7 +8,7 @@
  *   give up on the others (Squid's quick_abort_min / quick_abort_max / quick_abort_pct).
  * No socket here: the deliverer (proxy/respond) feeds it chunks and asks it what to do.
  */
-import type { EntryWriter } from '../store/types.js';
+import type { EntryMeta, EntryWriter } from '../store/types.js';
 
 /** Squid's quick_abort_*: remaining < minBytes → finish; remaining > maxBytes → abort; else finish when ≥ percent done. */
 export interface AbandonRule {
@@ -36,6 +36,8 @@ export interface FillOptions {
   othersWaiting(): boolean;
   onSlowCommit?(): void;
   onAbandoned?(): void;
+  /** the entry is committed, as the store now holds it */
+  onCommitted?(meta: EntryMeta): void;
 }
 
 export type CommitResult = 'stored' | 'failed' | 'slow';
@@ -91,7 +93,7 @@ export class StoreFill {
     const w = this.writer;
     if (!w) return Promise.resolve('failed');
     this.writer = undefined;
-    const done = w.commit().then(() => true, () => { w.abort(); return false; });
+    const done = w.commit().then((meta) => { this.opts.onCommitted?.(meta); return true; }, () => { w.abort(); return false; });
     void done.then((stored) => this.finish(stored));
     let timer: NodeJS.Timeout | undefined;
     const slow = new Promise<CommitResult>((r) => { timer = setTimeout(() => r('slow'), this.opts.commitWaitMs); });

@@ -128,8 +128,10 @@ export function createFastHit(deps: FastHitDeps): (socket: Socket, req: FastRequ
       if (deps.forwardNeedsAuth) return false;
       if (deps.checkDestination?.(route.host, route.port, socket.remoteAddress) !== undefined) return false;
     }
-    const hit = attachedSync(route.key) as PlainHit | undefined;
-    if (hit === undefined) return false;
+    const attached = attachedSync(route.key);
+    if (attached === undefined) return false;
+    const hit = attached.value as PlainHit;
+    const body = attached.body;
     const now = clock();
     const d = decideUse(hit.entry.policy, NO_REQUEST_FIELDS, now);
     if (d.action !== 'serve' || d.stale) return false;
@@ -148,7 +150,7 @@ export function createFastHit(deps: FastHitDeps): (socket: Socket, req: FastRequ
     socket.cork();
     socket.write(w.head);
     socket.write(tail, 'latin1');
-    if (withBody && hit.body.length > 0) socket.write(hit.body);
+    if (withBody && body.length > 0) socket.write(body);
     process.nextTick(uncork, socket);
     if (deps.counters) deps.counters.served++;
     if (deps.observers.length > 0) {
@@ -161,7 +163,7 @@ export function createFastHit(deps: FastHitDeps): (socket: Socket, req: FastRequ
         url: route.url,
         httpVersion: '1.1',
         status: hit.entry.status,
-        bytesSent: withBody ? hit.body.length : 0,
+        bytesSent: withBody ? body.length : 0,
         bytesReceived: 0,
         cache: 'hit',
         cacheStatus,

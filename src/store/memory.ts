@@ -133,14 +133,14 @@ export class MemoryStore implements Store {
     if (entry !== undefined) entry.attached = value;
   }
 
-  attachedSync(key: string): object | undefined {
+  attachedSync(key: string): { value: object; body: Buffer } | undefined {
     const rec = this.index.get(key);
     if (rec === undefined || rec.variants.size !== 1) return undefined;
     const entry = rec.variants.values().next().value as MemEntry;
-    if (entry.attached === undefined) return undefined;
+    if (entry.attached === undefined || !Buffer.isBuffer(entry.body)) return undefined;
     this.hits++;
     this.lru.get(entry.slot);
-    return entry.attached;
+    return { value: entry.attached, body: entry.body };
   }
 
   has(meta: EntryMeta): boolean {

@@ -96,7 +96,7 @@ export class TieredStore implements Store {
     this.memory.attach(meta, value);
   }
 
-  attachedSync(key: string): object | undefined {
+  attachedSync(key: string): { value: object; body: Buffer } | undefined {
     this.syncOncePerTurn();
     return this.memory.attachedSync(key);
   }

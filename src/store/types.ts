@@ -92,7 +92,10 @@ export interface Store {
    * opaque to the store); dropped with the entry, whatever removes or replaces it. Memory tiers only.
    */
   attach?(meta: EntryMeta, value: object): void;
-  /** The value attached to the only entry of `key`, now, without a promise (touches its recency). */
-  attachedSync?(key: string): object | undefined;
+  /**
+   * The value attached to the only entry of `key` and that entry's body, when it is one contiguous buffer,
+   * now, without a promise (touches its recency).
+   */
+  attachedSync?(key: string): { value: object; body: Buffer } | undefined;
   close(): Promise<void>;
 }

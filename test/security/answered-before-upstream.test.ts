@@ -37,9 +37,11 @@ test('an upstream answer that arrives after the listener answered 400 for bad bo
     assert.equal(r.status, 400, JSON.stringify(r.text.slice(0, 200)));
   }
   for (let i = 0; i < 5; i++) {
-    // a malformed request line pipelined behind a GET still waiting for its origin
+    // a malformed request line pipelined behind a GET still waiting for its origin: the GET, complete, is
+    // answered when its origin does, then the connection closes (the bytes behind it are no request)
     const r = await exchange(port, `GET http://127.0.0.1:${port0}/slow HTTP/1.1\r\nHost: 127.0.0.1:${port0}\r\n\r\nTRACE / HTTP/1.1\t\nHost: x\r\n\r\n`, 1500);
-    assert.equal(r.status, 400, JSON.stringify(r.text.slice(0, 200)));
+    assert.equal(r.status, 200, JSON.stringify(r.text.slice(0, 200)));
+    assert.match(r.text, /later$/);
   }
   await new Promise((r) => setTimeout(r, 800)); // the upstream answers arrive
   assert.equal(exited, undefined, 'the proxy is still running');
