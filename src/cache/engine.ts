@@ -250,7 +250,7 @@ export class CacheEngine implements ValidationCore {
 
   /** Send the request upstream, store the response when allowed, and answer with it. */
   async fetch(req: CacheRequest, key: string, status: CacheStatusParams, headers: string[], finish?: Finish): Promise<Outcome> {
-    const r = await exchange(this.upstream, this.clock, { url: req.target, method: req.method, headers, body: req.body }, req.notes);
+    const r = await exchange(this.upstream, this.clock, { url: req.target, method: req.method, headers, body: req.body, onInterim: req.interim }, req.notes);
     if (!r.ok) return this.upstreamFailure(req, r.error, status);
     if (req.method === 'HEAD') await headUpdatesStored(this, req, key, r.reply, r.requestTime, r.responseTime);
     return this.deliver(req, key, r.reply, r.requestTime, r.responseTime, { ...status, fwdStatus: r.reply.status }, finish);
@@ -312,7 +312,7 @@ export class CacheEngine implements ValidationCore {
   // ---- writes (§4.4) and everything else ------------------------------------------------------------------
 
   private async unsafe(req: CacheRequest): Promise<Outcome> {
-    const r = await exchange(this.upstream, this.clock, { url: req.target, method: req.method, headers: req.upstreamHeaders, body: req.body, signal: req.clientGone }, req.notes);
+    const r = await exchange(this.upstream, this.clock, { url: req.target, method: req.method, headers: req.upstreamHeaders, body: req.body, signal: req.clientGone, onInterim: req.interim }, req.notes);
     if (!r.ok) return this.upstreamFailure(req, r.error, { fwd: 'method' });
     if (r.reply.status < 400) {
       for (const url of invalidationTargets(req.method, req.resourceUrl, r.reply.status, r.reply.headers)) {
@@ -327,7 +327,7 @@ export class CacheEngine implements ValidationCore {
   }
 
   private async passThrough(req: CacheRequest, params: CacheStatusParams): Promise<Outcome> {
-    const r = await exchange(this.upstream, this.clock, { url: req.target, method: req.method, headers: req.upstreamHeaders, body: req.body, signal: req.clientGone }, req.notes);
+    const r = await exchange(this.upstream, this.clock, { url: req.target, method: req.method, headers: req.upstreamHeaders, body: req.body, signal: req.clientGone, onInterim: req.interim }, req.notes);
     if (!r.ok) return this.upstreamFailure(req, r.error, params);
     return this.forward(req, r.reply, { ...params, fwdStatus: r.reply.status });
   }

@@ -40,6 +40,8 @@ export interface CacheRequest {
   httpVersion: string;
   /** aborted when the client goes away before its response is complete */
   clientGone?: AbortSignal;
+  /** relays an interim (1xx) response to the client; never stored (RFC 9110 §15.2) */
+  interim?: (status: number, headers: Headers) => void;
   notes: RequestNotes;
 }
 
@@ -49,6 +51,8 @@ export interface UpstreamRequest {
   headers: string[];
   body?: Readable | null;
   signal?: AbortSignal;
+  /** an interim (1xx) response head from the origin, before the final one (RFC 9110 §15.2) */
+  onInterim?: (status: number, headers: Headers) => void;
 }
 
 /** An upstream response head with its body stream. */

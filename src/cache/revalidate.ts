@@ -52,7 +52,7 @@ export function conditionalHeaders(req: CacheRequest, entry: CachedEntry): strin
 
 /** Ask the origin whether the stored response is still good, and answer with it or with the new one. */
 export async function revalidateNow(core: ValidationCore, req: CacheRequest, key: string, entry: CachedEntry, finish?: Finish): Promise<Outcome> {
-  const r = await exchange(core.upstream, core.clock, { url: req.target, method: req.method, headers: conditionalHeaders(req, entry), body: req.body }, req.notes);
+  const r = await exchange(core.upstream, core.clock, { url: req.target, method: req.method, headers: conditionalHeaders(req, entry), body: req.body, onInterim: req.interim }, req.notes);
   if (!r.ok) {
     core.events.revalidation?.('error');
     const stale = await serveStaleOnFailure(core, req, entry, r.error);

@@ -2,6 +2,7 @@
 import type { Readable } from 'node:stream';
 import type { CacheRequest } from '../cache/request.js';
 import type { Exchange } from './exchange.js';
+import { relayInterim } from './interim.js';
 
 export function cacheRequestOf(ex: Exchange): CacheRequest {
   let signal: AbortSignal | undefined;
@@ -15,6 +16,7 @@ export function cacheRequestOf(ex: Exchange): CacheRequest {
     mode: ex.mode,
     httpVersion: ex.req.httpVersion,
     notes: ex.record,
+    interim: (status, headers) => relayInterim(ex.res, ex.req.httpVersion, status, headers),
     /** made on first use (pass-through and unsafe methods): aborted when the client goes away early */
     get clientGone(): AbortSignal {
       if (!signal) {

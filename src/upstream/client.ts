@@ -32,6 +32,8 @@ export interface UpstreamRequest {
   headers: string[];
   body?: Readable | null;
   signal?: AbortSignal;
+  /** an interim (1xx) response head, before the final one */
+  onInterim?: (status: number, headers: Record<string, string | string[] | undefined>) => void;
 }
 
 export interface UpstreamResponse {
@@ -96,7 +98,7 @@ export class UpstreamClient {
           if (signal) { if (signal.aborted) c.abort(signal.reason); else signal.addEventListener('abort', onAbort, { once: true }); }
         },
         onResponseStart(c, statusCode, headers) {
-          if (statusCode < 200) return; // interim response
+          if (statusCode < 200) { req.onInterim?.(statusCode, headers as Record<string, string | string[] | undefined>); return; } // interim response
           const headerCount = countFields(headers);
           if (headerCount > maxHeaders) {
             const err = upstreamFailed(`upstream ${address} sent ${headerCount} header fields (limit ${maxHeaders})`, 'invalid-response');
