@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
 import { createListener, listeningServer, shutdown } from './server/listener.js';
-import { createFastHit, RouteMemo } from './proxy/fast-hit.js';
+import { createFastHit, RouteMemo, type KnownRoute } from './proxy/fast-hit.js';
+import type { FastRequest } from './server/fast-request.js';
+import type { Socket } from 'node:net';
+import type { AccessRecord } from './log/record.js';
 import { createRequestHandler, newRecord } from './proxy/handler.js';
 import { Router } from './proxy/router.js';
 import { CacheEngine } from './cache/engine.js';
@@ -201,6 +204,7 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
         store, routes, name: config.via, keepAliveSeconds: Math.floor(config.keepAliveTimeout / 1000),
         checkDestination: (host, port, client) => destination.checkTarget(host, port, client),
         forwardNeedsAuth: admission.authenticates, observers, counters: fastPath, clock: engine.clock,
+        route: (req, socket) => routeForFastPath(router, destination, engine, req, socket),
       }),
     },
   });
@@ -263,4 +267,27 @@ export async function startLarder(config: Config, opts: StartOptions = {}): Prom
       return closing;
     },
   };
+}
+
+/**
+ * The route of a plain GET/HEAD the fast path has not seen: the router's own answer for the same request
+ * line and Host (so the fast path never routes differently), then the destination rules as the handler
+ * applies them. Undefined when either would refuse it: node:http and the slow path answer it then.
+ */
+function routeForFastPath(router: Router, destination: DestinationPolicy, engine: CacheEngine, req: FastRequest, socket: Socket): KnownRoute | undefined {
+  const incoming = {
+    method: req.method, url: req.target, httpVersion: '1.1', socket,
+    headers: { host: req.host }, rawHeaders: ['Host', req.host],
+  } as unknown as IncomingMessage;
+  let ex;
+  try {
+    ex = router.route(incoming, undefined as never, { url: '' } as AccessRecord);
+  } catch {
+    return undefined;
+  }
+  if (ex.mode !== 'forward' && ex.mode !== 'reverse') return undefined;
+  const host = ex.target.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(ex.target.port || (ex.target.protocol === 'https:' ? 443 : 80));
+  if (destination.checkTarget(host, port, socket.remoteAddress, { configuredUpstream: ex.mode === 'reverse' }) !== undefined) return undefined;
+  return { url: ex.resourceUrl, key: engine.keyOf(ex.resourceUrl), mode: ex.mode, host, port };
 }

@@ -102,6 +102,11 @@ export interface FastHitDeps {
   keepAliveSeconds: number;
   /** forward mode: may this client reach this destination (the destination rules); undefined = yes */
   checkDestination?: (host: string, port: number, clientAddress: string | undefined) => string | undefined;
+  /**
+   * Route a request the slow path has not seen yet (Host and target): the router's own answer, with the
+   * destination rules, or undefined when the router would refuse it. Remembered in `routes`.
+   */
+  route?: (req: FastRequest, socket: Socket) => KnownRoute | undefined;
   /** forward requests must authenticate: they never take the fast path */
   forwardNeedsAuth: boolean;
   observers: readonly RequestObserver[];
@@ -122,8 +127,12 @@ export function createFastHit(deps: FastHitDeps): (socket: Socket, req: FastRequ
   let dateSecond = -1;
   let dateLine = '';
   return (socket, req) => {
-    const route = deps.routes.get(req.host, req.target);
-    if (route === undefined) return false;
+    let route = deps.routes.get(req.host, req.target);
+    if (route === undefined) {
+      route = deps.route?.(req, socket);
+      if (route === undefined) return false;
+      deps.routes.remember(req.host, req.target, route);
+    }
     if (route.mode === 'forward') {
       if (deps.forwardNeedsAuth) return false;
       if (deps.checkDestination?.(route.host, route.port, socket.remoteAddress) !== undefined) return false;

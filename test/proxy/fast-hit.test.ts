@@ -181,3 +181,18 @@ test('with --no-fast-path every request goes through node:http', async () => {
   for (let i = 0; i < 4; i++) assert.match(await raw(slow.port, `GET /plain HTTP/1.1\r\n${h}\r\n`), /^HTTP\/1\.1 200/);
   assert.equal(slow.fastPath.served, 0);
 });
+
+test('a target the slow path never saw is routed by the router itself: served fast, and as the slow path would', async () => {
+  const { fast, slow } = await pair(false);
+  for (const l of [fast, slow]) await raw(l.port, `GET /plain HTTP/1.1\r\nHost: 127.0.0.1:${l.port}\r\n\r\n`); // stored, prepared at commit
+  await raw(slow.port, `GET /plain HTTP/1.1\r\nHost: 127.0.0.1:${slow.port}\r\n\r\n`);
+  // "/%70lain" is "/plain" (RFC 3986 §6.2.2.2): the same cache key, a request line nobody sent before
+  const before = fast.fastPath.served;
+  const a = await raw(fast.port, `GET /%70lain HTTP/1.1\r\nHost: 127.0.0.1:${fast.port}\r\n\r\n`);
+  assert.equal(fast.fastPath.served, before + 1, 'answered by the fast path on its first sight');
+  const b = await raw(slow.port, `GET /%70lain HTTP/1.1\r\nHost: 127.0.0.1:${slow.port}\r\n\r\n`);
+  assert.equal(normalise(a), normalise(b));
+  // a target the router refuses is never answered by the fast path (node:http and the router answer it)
+  const refused = await raw(fast.port, `GET /a/../../x HTTP/1.1\r\nHost: bad_host!\r\n\r\n`);
+  assert.match(refused, /^HTTP\/1\.1 400/);
+});
