@@ -126,6 +126,21 @@ export function createFastHit(deps: FastHitDeps): (socket: Socket, req: FastRequ
   const close = 'Connection: close\r\n\r\n';
   let dateSecond = -1;
   let dateLine = '';
+  // The destination rules' verdict depends on the destination and the client only (static rules on literal
+  // hosts): kept per connection and route, bounded per connection.
+  const verdicts = new WeakMap<Socket, Map<KnownRoute, boolean>>();
+  const destinationAllowed = (socket: Socket, route: KnownRoute): boolean => {
+    if (!deps.checkDestination) return true;
+    let seen = verdicts.get(socket);
+    if (seen === undefined) verdicts.set(socket, (seen = new Map()));
+    let ok = seen.get(route);
+    if (ok === undefined) {
+      if (seen.size >= 256) seen.clear();
+      ok = deps.checkDestination(route.host, route.port, socket.remoteAddress) === undefined;
+      seen.set(route, ok);
+    }
+    return ok;
+  };
   return (socket, req) => {
     let route = deps.routes.get(req.host, req.target);
     if (route === undefined) {
@@ -134,8 +149,7 @@ export function createFastHit(deps: FastHitDeps): (socket: Socket, req: FastRequ
       deps.routes.remember(req.host, req.target, route);
     }
     if (route.mode === 'forward') {
-      if (deps.forwardNeedsAuth) return false;
-      if (deps.checkDestination?.(route.host, route.port, socket.remoteAddress) !== undefined) return false;
+      if (deps.forwardNeedsAuth || !destinationAllowed(socket, route)) return false;
     }
     const attached = attachedSync(route.key);
     if (attached === undefined) return false;
