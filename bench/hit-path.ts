@@ -5,7 +5,8 @@
  * undici with 64 keep-alive connections in this process.
  * Run: node --import tsx bench/hit-path.ts   (DUR=5 ROUNDS=3 CONNS=64)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { waitForPort } from './support.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
@@ -15,16 +16,6 @@ const DUR = Number(process.env.DUR ?? 5) * 1000;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CONNS = Number(process.env.CONNS ?? 64);
 const root = new URL('..', import.meta.url).pathname;
-
-function waitForPort(child: ChildProcess, pattern: RegExp): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const on = (d: Buffer) => { text += d; const m = pattern.exec(text); if (m) resolve(Number(m[1])); };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.on('exit', () => reject(new Error(`exited: ${text}`)));
-  });
-}
 
 async function load(port: number, path: string): Promise<number> {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNS, pipelining: 1 });

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { Pool } from 'undici';
+import { fillObjects } from './support.js';
 import { startLarder } from '../src/app.js';
 import { makeConfig } from '../src/config/load.js';
 import { MemoryStore } from '../src/store/memory.js';
@@ -24,21 +24,6 @@ function used(): number {
   return m.heapUsed + m.external;
 }
 
-async function fill(port: number, from: number, to: number): Promise<void> {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8 });
-  let next = from;
-  const worker = async () => {
-    while (next < to) {
-      const i = next++;
-      const r = await pool.request({ path: `/obj/${i}`, method: 'GET' });
-      await r.body.dump();
-      if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  await pool.close();
-}
-
 const body = Buffer.alloc(SIZE, 'x');
 const origin = http.createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, 'cache-control': 'max-age=3600', 'last-modified': 'Tue, 01 Dec 2026 10:00:00 GMT' });
@@ -48,11 +33,11 @@ await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
 const config = makeConfig({ port: 0, adminPort: 0, accessLog: 'off', logLevel: 'silent', disk: false, upstream: `http://127.0.0.1:${(origin.address() as AddressInfo).port}`, memorySize: 2 ** 30 });
 const store = new MemoryStore({ budget: config.memorySize, maxObjectSize: config.maxObjectSize });
 const larder = await startLarder(config, { log: pino({ level: 'silent' }), store });
-await fill(larder.port, 0, 200);
+await fillObjects(larder.port, 0, 200);
 const base = used();
 let filled = 0;
 for (const n of COUNTS) {
-  await fill(larder.port, filled + 200, n + 200);
+  await fillObjects(larder.port, filled + 200, n + 200);
   filled = n;
   const before = process.memoryUsage();
   const grown = used() - base;

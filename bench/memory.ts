@@ -6,46 +6,22 @@
  * Run: node --import tsx bench/memory.ts   (COUNTS=10000,100000 SIZE=1024 LARDER_BASELINE=... NODE_FLAGS='--max-semi-space-size=2')
  * Ephemeral ports only; Linux only (/proc).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { waitForPort } from './support.js';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { fillObjects } from './support.js';
 
 const COUNTS = (process.env.COUNTS ?? '10000,100000').split(',').map(Number);
 const SIZE = Number(process.env.SIZE ?? 1024);
 const root = new URL('..', import.meta.url).pathname;
 
-function waitForPort(child: ChildProcess, pattern: RegExp): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const on = (d: Buffer) => { text += d; const m = pattern.exec(text); if (m) resolve(Number(m[1])); };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.on('exit', () => reject(new Error(`exited: ${text}`)));
-  });
-}
-
 function memOf(pid: number): { pss: number; rss: number } {
   const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(t)![1]) * 1024;
   return { pss: kb('Pss'), rss: kb('Rss') };
-}
-
-async function fill(port: number, from: number, to: number): Promise<void> {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8 });
-  let next = from;
-  const worker = async () => {
-    while (next < to) {
-      const i = next++;
-      const r = await pool.request({ path: `/obj/${i}`, method: 'GET' });
-      await r.body.dump();
-      if (r.statusCode !== 200) throw new Error(`status ${r.statusCode} for /obj/${i}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  await pool.close();
 }
 
 async function measure(name: string, dir: string, originPort: number): Promise<string[]> {
@@ -58,12 +34,12 @@ async function measure(name: string, dir: string, originPort: number): Promise<s
     await sleep(500);
     const start = memOf(larder.pid!);
     out.push(`${name}: at start PSS ${(start.pss / 1e6).toFixed(1)} MB, RSS ${(start.rss / 1e6).toFixed(1)} MB`);
-    await fill(port, 0, 200); // warm the code paths, so the growth is the entries'
+    await fillObjects(port, 0, 200); // warm the code paths, so the growth is the entries'
     await sleep(200);
     const warm = memOf(larder.pid!);
     let filled = 0;
     for (const n of COUNTS) {
-      await fill(port, filled + 200, n + 200);
+      await fillObjects(port, filled + 200, n + 200);
       filled = n;
       await sleep(500);
       const m = memOf(larder.pid!);

@@ -7,20 +7,11 @@
  * Needs wrk; ephemeral ports only (not the shared harness's 19100-19599).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { waitForPort } from './support.js';
 
 const DUR = Number(process.env.DUR ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const root = new URL('..', import.meta.url).pathname;
-
-function waitForPort(child: ChildProcess, pattern: RegExp): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const on = (d: Buffer) => { text += d; const m = pattern.exec(text); if (m) resolve(Number(m[1])); };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.on('exit', () => reject(new Error(`exited: ${text}`)));
-  });
-}
 
 /** wrk -c1 p50 latency in µs */
 function wrkP50(port: number, path: string): number {
